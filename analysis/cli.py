@@ -1,0 +1,152 @@
+"""Command line: the dashboard's analyses without the UI.
+
+python -m analysis validate FILE            exit 0 usable, 2 unusable
+python -m analysis compare FILE --outcome CODE --before VISIT --after VISIT [--json]
+python -m analysis summary FILE [--json | --csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analysis.compare import cohort_summary, compare_visits
+from analysis.paired import format_p, p_phrase
+from analysis.source import LoadResult, load_path
+from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+
+EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser("validate", help="print the validation report")
+    validate.add_argument("file")
+    validate.add_argument("--sheet", help="XLSX sheet name (default: the first)")
+
+    compare = sub.add_parser("compare", help="compare one outcome between two visits")
+    compare.add_argument("file")
+    compare.add_argument("--outcome", required=True)
+    compare.add_argument("--before", help="first visit (default: the baseline)")
+    compare.add_argument("--after", required=True)
+    compare.add_argument("--baseline", help="override the detected baseline visit")
+    compare.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
+    compare.add_argument("--json", action="store_true", help="strict JSON output")
+    compare.add_argument("--sheet")
+
+    summary = sub.add_parser("summary", help="every outcome × follow-up visit against baseline")
+    summary.add_argument("file")
+    summary.add_argument("--baseline", help="override the detected baseline visit")
+    fmt = summary.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    summary.add_argument("--sheet")
+    return parser
+
+
+def _load(args) -> LoadResult | None:
+    result = load_path(args.file, sheet=getattr(args, "sheet", None))
+    if result.dataset is None:
+        print(result.report.as_text(), file=sys.stderr)
+        return None
+    if getattr(args, "baseline", None):
+        if args.baseline not in result.dataset.visits:
+            print(
+                f"Visit {args.baseline!r} is not in the data; visits: "
+                + ", ".join(result.dataset.visits),
+                file=sys.stderr,
+            )
+            return None
+        result.dataset = result.dataset.with_baseline(args.baseline)
+    return result
+
+
+def _strict_json(payload) -> str:
+    return json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False)
+
+
+def _cmd_validate(args) -> int:
+    result = load_path(args.file, sheet=args.sheet)
+    print(result.report.as_text())
+    return EXIT_OK if result.dataset is not None else EXIT_UNUSABLE
+
+
+def _cmd_compare(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_UNUSABLE
+    dataset = loaded.dataset
+    before = args.before or dataset.baseline
+    try:
+        comparison = compare_visits(dataset, args.outcome, before, args.after, args.direction)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(_strict_json(comparison.to_dict()))
+        return EXIT_OK
+    s = comparison.stats
+    lines = [
+        f"{comparison.instrument.label}: {before} → {args.after}",
+        f"pairs: {s.n_pairs}   excluded: {comparison.n_excluded}"
+        + (f" ({comparison.exclusion_counts()})" if comparison.n_excluded else ""),
+        f"mean (SD) {before}: {number(s.mean_before, 2)} ({number(s.sd_before, 2)})   "
+        f"{args.after}: {number(s.mean_after, 2)} ({number(s.sd_after, 2)})",
+        f"median [IQR] {before}: {number(s.median_before, 2)} [{number(s.q1_before, 2)}, "
+        f"{number(s.q3_before, 2)}]   {args.after}: {number(s.median_after, 2)} "
+        f"[{number(s.q1_after, 2)}, {number(s.q3_after, 2)}]",
+        f"mean change: {number(s.mean_change, 3)} (95% CI {number(s.change_ci_low, 3)} to "
+        f"{number(s.change_ci_high, 3)})",
+        f"paired t-test: t = {number(s.t_statistic, 4)}, df = {s.df}, {p_phrase(s.p_value_t)}",
+        f"Wilcoxon signed-rank ({s.wilcoxon_method or 'undefined'}): V = "
+        f"{number(s.wilcoxon_v, 1)}, {p_phrase(s.p_value_wilcoxon)}",
+        f"Hodges-Lehmann estimate: {number(s.hodges_lehmann, 3)} (95% CI "
+        f"{number(s.hl_ci_low, 3)} to {number(s.hl_ci_high, 3)})",
+        f"Shapiro-Wilk on changes: W = {number(s.shapiro_w, 4)}, {p_phrase(s.shapiro_p)}",
+        f"Cohen's d_z: {number(s.cohens_dz, 3)}   pre-post r: {number(s.pre_post_r, 3)}",
+        f"improved: {s.n_improved if s.n_improved is not None else 'undefined'}   unchanged: "
+        f"{s.n_unchanged}   worsened: {s.n_worsened if s.n_worsened is not None else 'undefined'}"
+        f"   ({comparison.instrument.direction_text()})",
+        "",
+        plain_sentence(comparison),
+    ]
+    if s.undefined:
+        lines += ["", "Undefined:"] + [f"  {k}: {v}" for k, v in s.undefined.items()]
+    if s.warnings:
+        lines += ["", "Warnings:"] + [f"  - {w['message']}" for w in s.warnings]
+    lines += ["", UNCONTROLLED_CAVEAT]
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_summary(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_UNUSABLE
+    table = cohort_summary(loaded.dataset)
+    if args.json:
+        records = json.loads(table.to_json(orient="records"))
+        print(_strict_json(records))
+    elif args.csv:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            shown = table[
+                ["outcome", "visit", "n_pairs", "mean_before", "mean_after", "mean_change",
+                 "change_ci_low", "change_ci_high", "recommended_test", "p_value_recommended"]
+            ].copy()  # fmt: skip
+            shown["p_value_recommended"] = shown["p_value_recommended"].map(format_p)
+            print(shown.round(2).to_string(index=False))
+        print("\n" + UNCONTROLLED_CAVEAT)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"validate": _cmd_validate, "compare": _cmd_compare, "summary": _cmd_summary}
+    return handler[args.command](args)

@@ -1,0 +1,245 @@
+"""Reading a file's bytes into a table of text cells, whatever the file is called.
+
+The format is sniffed from the content (Parquet and XLSX by their signatures, text otherwise);
+the file name is only used in messages. Text is decoded from UTF-8 (with or without BOM),
+UTF-16 (as Excel writes "Unicode text") or Windows-1252/Latin-1; the delimiter is sniffed
+from , ; tab and |. Every cell stays text here, so "007" keeps its leading zeros;
+numbers are parsed later, where each unparseable cell can be reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+_DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_SNIFF_LINES = 200
+
+
+class LoadError(Exception):
+    """The file cannot be read as a table; the message says why in plain words."""
+
+
+@dataclass
+class RawTable:
+    frame: pd.DataFrame  # text cells ("" when empty); native dtypes kept for Parquet numbers
+    source_name: str
+    file_format: str
+    details: str = ""
+    decimal_comma: bool = False
+    sheets: list[str] = field(default_factory=list)
+    skipped_lines: pd.DataFrame | None = None  # rows that could not be split into fields
+
+    def describe(self) -> str:
+        text = f"{self.file_format}"
+        return f"{text} ({self.details})" if self.details else text
+
+
+def read_table(
+    data: bytes, source_name: str = "uploaded file", sheet: str | None = None
+) -> RawTable:
+    """Read ``data`` as a table; raises LoadError with a clear message when it is not one."""
+    if not data or not data.strip():
+        raise LoadError(f"{source_name} is empty: there is nothing to load.")
+    if data[:4] == b"PAR1":
+        return _read_parquet(data, source_name)
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data, source_name, sheet)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise LoadError(
+            f"{source_name} is an old-style Excel (.xls) or other Office file. "
+            "Save it as .xlsx or CSV and load it again."
+        )
+    return _read_text(data, source_name)
+
+
+def _read_parquet(data: bytes, source_name: str) -> RawTable:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise LoadError(f"{source_name} looks like Parquet but cannot be read: {exc}") from exc
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(
+            frame[column]
+        ):
+            frame[column] = _cells_as_text(frame[column])
+    return RawTable(frame, source_name, "Parquet")
+
+
+def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile as exc:
+        raise LoadError(f"{source_name} is a damaged ZIP/XLSX file and cannot be read.") from exc
+    if "xl/workbook.xml" not in names:
+        raise LoadError(
+            f"{source_name} is a ZIP archive but not an Excel workbook (.xlsx). "
+            "Load a CSV, XLSX or Parquet file."
+        )
+    try:
+        workbook = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+        sheets = [str(s) for s in workbook.sheet_names]
+        chosen = sheet if sheet is not None else sheets[0]
+        if chosen not in sheets:
+            raise LoadError(
+                f"{source_name} has no sheet named {chosen!r}; its sheets are: "
+                + ", ".join(repr(s) for s in sheets)
+            )
+        frame = workbook.parse(chosen, dtype=object, header=0)
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise LoadError(f"{source_name} is an Excel file that cannot be read: {exc}") from exc
+    frame.columns = [_header_text(c) for c in frame.columns]
+    frame = frame.dropna(how="all").reset_index(drop=True) if len(frame) else frame
+    for column in frame.columns:
+        frame[column] = _cells_as_text(frame[column])
+    details = f"sheet {chosen!r}" + (f" of {len(sheets)}" if len(sheets) > 1 else "")
+    return RawTable(frame, source_name, "XLSX", details, sheets=sheets)
+
+
+def _header_text(value: object) -> str:
+    text = str(value)
+    return "" if text.startswith("Unnamed: ") else text
+
+
+def _cells_as_text(column: pd.Series) -> pd.Series:
+    """Cells as text: integers without '.0', missing as ''."""
+
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat()
+        return str(value)
+
+    return column.map(one).astype(object)
+
+
+def _decode(data: bytes, source_name: str) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "UTF-16"
+    head = data[:4000]
+    if head.count(b"\x00") > len(head) // 4:
+        # UTF-16 without BOM: every other byte is NUL for Latin text.
+        even_nuls = head[0::2].count(b"\x00")
+        odd_nuls = head[1::2].count(b"\x00")
+        encoding = "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+        try:
+            return data.decode(encoding), "UTF-16 (no BOM)"
+        except UnicodeDecodeError as exc:
+            raise LoadError(_not_a_table(source_name)) from exc
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252/Latin-1"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def _not_a_table(source_name: str) -> str:
+    return (
+        f"{source_name} does not look like a table: it contains binary data. "
+        "Load a CSV (any delimiter), XLSX or Parquet file."
+    )
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    """The candidate that splits the first lines into the most consistent number (>1) of fields."""
+    best, best_score = ",", (0.0, 0)
+    for candidate in _DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=candidate) if row]
+        if not counts or counts[0] < 2:
+            continue
+        consistency = sum(c == counts[0] for c in counts) / len(counts)
+        score = (consistency, counts[0])
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _read_text(data: bytes, source_name: str) -> RawTable:
+    text, encoding = _decode(data, source_name)
+    control = sum(1 for ch in text[:20000] if ord(ch) < 32 and ch not in "\t\r\n")
+    if "\x00" in text[:20000] or control > max(2, len(text[:20000]) // 100):
+        raise LoadError(_not_a_table(source_name))
+    text = text.lstrip("\ufeff")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise LoadError(f"{source_name} is empty: there is nothing to load.")
+    delimiter = _sniff_delimiter(lines[:_SNIFF_LINES])
+    skipped = None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+        )
+    except pd.errors.ParserError:
+        frame, skipped = _read_ragged(text, delimiter)
+    except (pd.errors.EmptyDataError, csv.Error) as exc:
+        raise LoadError(f"{source_name} cannot be read as a table: {exc}") from exc
+    frame.columns = [_header_text(c) for c in frame.columns]
+    if frame.shape[1] < 2:
+        raise LoadError(
+            f"{source_name} has only one column ({frame.columns[0]!r}). "
+            "Expected a table with a patient ID column and score columns; check the delimiter."
+        )
+    frame = frame.astype(object)
+    decimal_comma = delimiter != "," and _has_decimal_commas(frame)
+    details = f"{encoding}, {_DELIMITER_NAMES[delimiter]}-delimited"
+    if decimal_comma:
+        details += ", decimal commas"
+    return RawTable(frame, source_name, "CSV", details, decimal_comma, skipped_lines=skipped)
+
+
+def _read_ragged(text: str, delimiter: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows with the wrong number of fields are set aside (and reported), never silently lost."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header: list[str] | None = None
+    good: list[list[str]] = []
+    bad: list[dict[str, object]] = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = row
+            continue
+        if len(row) == len(header):
+            good.append(row)
+        else:
+            bad.append(
+                {
+                    "row": reader.line_num,
+                    "column": "",
+                    "value": f"{len(row)} fields, expected {len(header)}",
+                }
+            )
+    frame = pd.DataFrame(good, columns=header, dtype=object)
+    return frame, pd.DataFrame(bad)
+
+
+def _has_decimal_commas(frame: pd.DataFrame) -> bool:
+    sample = frame.head(2000)
+    for column in sample.columns:
+        cells = sample[column].astype(str).str.strip()
+        if cells.str.fullmatch(r"[+-]?\d*,\d+").any():
+            return True
+    return False

@@ -1,0 +1,473 @@
+"""From a raw table (long or wide) to the canonical long table, validating as it goes.
+
+Canonical long table, one row per usable value:
+``patient_id`` (text), ``visit`` (label), ``day`` (days since treatment, may be missing),
+``outcome`` (code), ``value`` (number), ``source_row`` and ``source_column`` (where it came
+from). Per-patient attributes live in a separate table indexed by ``patient_id``.
+Every value read is accounted for: used, blank, or left out with a reported reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from analysis.dataset import Dataset
+from analysis.instruments import lookup
+from analysis.loading import RawTable
+from analysis.validation import ValidationReport, describe_locations
+from analysis.visits import detect_baseline, normalise_label, order_visits
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "patient_id": (
+        "patient_id",
+        "patientid",
+        "patient",
+        "subject_id",
+        "subjectid",
+        "subject",
+        "participant_id",
+        "participant",
+        "pid",
+        "study_id",
+    ),
+    "visit": ("visit", "visit_label", "timepoint", "time_point", "visit_name"),
+    "outcome": ("outcome", "measure", "parameter", "instrument", "score_name"),
+    "value": ("value", "score", "result"),
+    "day": ("day", "days", "study_day", "days_since_treatment"),
+}
+MISSING_MARKERS = frozenset(
+    {"na", "n/a", "n.a.", "nan", "null", "none", "missing", "-", "--", ".", "nd", "nr", "?"}
+)
+# Column names that suggest direct identifiers (HIPAA Safe Harbor): refused, never loaded.
+_IDENTIFIER_NAMES = re.compile(
+    r"^(name|first_?name|last_?name|surname|full_?name|patient_?name|given_?name|"
+    r"dob|date_?of_?birth|birth_?date|birthdate|address|street|street_?address|zip|zip_?code|"
+    r"post_?code|postal_?code|phone|phone_?number|telephone|mobile|fax|e_?mail|email_?address|"
+    r"ssn|social_?security(_?number)?|mrn|medical_?record(_?number)?|nhs_?number|"
+    r"insurance(_?number)?|health_?plan(_?number)?|account(_?number)?|ip_?address|url)$"
+)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip()).casefold()
+
+
+def _find(columns: list[str], role: str) -> str | None:
+    keys = {_key(c): c for c in columns}
+    for alias in _ALIASES[role]:
+        if alias in keys:
+            return keys[alias]
+    return None
+
+
+def parse_numbers(cells: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
+    """Numbers from text cells, vectorised. Returns (values, status) where status is one of
+    'ok', 'blank', 'marker' (n/a, missing, ...) or 'text' (not a number)."""
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        values = cells.astype(float)
+        finite = np.isfinite(values.to_numpy())
+        status = pd.Series(np.where(values.isna(), "blank", "ok"), index=cells.index)
+        status[~finite & values.notna().to_numpy()] = "text"
+        return values.where(finite), status
+    text = cells.astype(str).str.strip()
+    blank = text.eq("")
+    marker = text.str.casefold().isin(MISSING_MARKERS)
+    if decimal_comma:
+        text = text.str.replace(r"^([+-]?\d*),(\d+)$", r"\1.\2", regex=True)
+    values = pd.to_numeric(text, errors="coerce").astype(float)
+    values = values.where(np.isfinite(values))
+    text_bad = values.isna() & ~blank & ~marker
+    status = pd.Series("ok", index=cells.index, dtype=object)
+    status[blank] = "blank"
+    status[marker] = "marker"
+    status[text_bad] = "text"
+    return values, status
+
+
+def build_dataset(
+    raw: RawTable, *, drop_columns: list[str] | None = None, synthetic: bool = False
+) -> tuple[Dataset | None, ValidationReport]:
+    """Validate and reshape ``raw``. Returns (dataset or None when unusable, report)."""
+    report = ValidationReport()
+    frame = raw.frame.copy()
+    frame = frame.loc[:, [c for c in frame.columns if c != "" or frame[c].astype(str).ne("").any()]]
+    if drop_columns:
+        frame = frame.drop(columns=[c for c in drop_columns if c in frame.columns])
+        report.add(
+            "note",
+            "columns_dropped",
+            "Dropped at your request before loading: " + ", ".join(drop_columns) + ".",
+        )
+    if raw.skipped_lines is not None and len(raw.skipped_lines):
+        report.add(
+            "warning",
+            "ragged_rows",
+            f"{len(raw.skipped_lines)} row(s) have a different number of fields than the "
+            f"header and were left out: {describe_locations(raw.skipped_lines)}.",
+            raw.skipped_lines,
+        )
+    if len(frame) == 0:
+        report.add("error", "no_rows", f"{raw.source_name} has column names but no data rows.")
+        return None, report
+    identifiers = [c for c in frame.columns if _IDENTIFIER_NAMES.match(_key(c))]
+    if identifiers:
+        report.add(
+            "error",
+            "identifiers",
+            "The file has columns that look like direct identifiers, so it was not loaded: "
+            + ", ".join(f"{c!r}" for c in identifiers)
+            + ". This dashboard takes de-identified data only: remove these columns "
+            "(or drop them here) and use a pseudonymous patient ID.",
+            pd.DataFrame({"row": 1, "column": identifiers, "value": ""}),
+        )
+        return None, report
+
+    id_column = _find(list(frame.columns), "patient_id")
+    if id_column is None:
+        report.add(
+            "error",
+            "no_patient_id",
+            "No patient ID column was found. Name it 'patient_id' (pseudonymous, e.g. 'P007'). "
+            "Columns found: " + ", ".join(repr(c) for c in frame.columns[:20]) + ".",
+        )
+        return None, report
+
+    visit_col, outcome_col, value_col = (
+        _find(list(frame.columns), role) for role in ("visit", "outcome", "value")
+    )
+    wide_columns = [c for c in frame.columns if _split_wide(c) is not None]
+    if visit_col and outcome_col and value_col:
+        records, attributes = _from_long(frame, raw, id_column, visit_col, outcome_col, value_col)
+        shape = "long"
+    elif wide_columns:
+        records, attributes = _from_wide(frame, id_column, wide_columns)
+        shape = "wide"
+    else:
+        report.add(
+            "error",
+            "no_scores",
+            "No score columns were recognised. Use either the long format (columns patient_id, "
+            "visit, outcome, value) or the wide format (patient_id plus one column per score "
+            "named <outcome>__<visit>, e.g. pain_nrs__baseline, pain_nrs__m6).",
+        )
+        return None, report
+
+    records = _drop_missing_keys(records, report)
+    values, status = parse_numbers(records["raw_value"], raw.decimal_comma)
+    records["value"] = values
+    accounting = {"values read": len(records) + int(records.attrs.get("missing_keys", 0))}
+    accounting["left out: row without patient ID, visit or outcome"] = int(
+        records.attrs.get("missing_keys", 0)
+    )
+    accounting["blank (not recorded)"] = int((status == "blank").sum())
+    _report_cells(report, records, status == "marker", "missing_marker", _marker_message)
+    _report_cells(report, records, status == "text", "non_numeric", _text_message)
+    accounting["recorded as missing (n/a, -, ...)"] = int((status == "marker").sum())
+    accounting["left out: not a number"] = int((status == "text").sum())
+    records = records.loc[status == "ok"].copy()
+
+    records = _merge_visit_spellings(records, report)
+    records["outcome"] = records["outcome"].map(_key)
+    out_of_range = _out_of_range(records)
+    if out_of_range.any():
+        _report_out_of_range(report, records.loc[out_of_range])
+    accounting["left out: outside the instrument's valid range"] = int(out_of_range.sum())
+    records = records.loc[~out_of_range]
+    records, n_identical, n_conflicting = _resolve_duplicates(records, report)
+    accounting["merged: exact duplicate rows"] = n_identical
+    accounting["left out: conflicting duplicates"] = n_conflicting
+    accounting["values used"] = len(records)
+    report.accounting = accounting
+    if records.empty:
+        report.add("error", "no_values", "No usable numeric scores are left in the file.")
+        return None, report
+
+    attributes = _clean_attributes(attributes, raw.decimal_comma, report)
+    long = records[
+        ["patient_id", "visit", "day", "outcome", "value", "source_row", "source_column"]
+    ].reset_index(drop=True)
+    median_day = long.groupby("visit", sort=False)["day"].median().to_dict()
+    has_days = long["day"].notna().any()
+    visits, rule = order_visits(list(long["visit"].unique()), median_day if has_days else None)
+    baseline = detect_baseline(visits, median_day if has_days else None)
+    dataset = Dataset(
+        long=long,
+        attributes=attributes,
+        visits=visits,
+        visit_order_rule=rule,
+        baseline=baseline,
+        source_name=raw.source_name,
+        source_format=f"{raw.describe()}, {shape} layout",
+        report=report,
+        synthetic=synthetic,
+    )
+    _post_checks(dataset, report)
+    return dataset, report
+
+
+def _split_wide(column: str) -> tuple[str, str] | None:
+    if "__" not in str(column):
+        return None
+    outcome, _, visit = str(column).rpartition("__")
+    if not outcome.strip() or not visit.strip():
+        return None
+    return outcome.strip(), visit.strip()
+
+
+def _from_long(
+    frame: pd.DataFrame,
+    raw: RawTable,
+    id_column: str,
+    visit_col: str,
+    outcome_col: str,
+    value_col: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    day_col = _find(list(frame.columns), "day")
+    records = pd.DataFrame(
+        {
+            "patient_id": frame[id_column].astype(str).str.strip(),
+            "visit": frame[visit_col].astype(str),
+            "outcome": frame[outcome_col].astype(str).str.strip(),
+            "raw_value": frame[value_col],
+            "source_row": np.arange(len(frame)) + 2,
+            "source_column": value_col,
+        }
+    )
+    if day_col is not None:
+        records["day"], _ = parse_numbers(frame[day_col], raw.decimal_comma)
+    else:
+        records["day"] = np.nan
+    used = {id_column, visit_col, outcome_col, value_col, day_col}
+    attribute_columns = [c for c in frame.columns if c not in used]
+    attributes = frame[attribute_columns].copy()
+    attributes.insert(0, "patient_id", records["patient_id"])
+    attributes["source_row"] = records["source_row"]
+    return records, attributes
+
+
+def _from_wide(
+    frame: pd.DataFrame, id_column: str, wide_columns: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ids = frame[id_column].astype(str).str.strip()
+    parts = []
+    for column in wide_columns:
+        outcome, visit = _split_wide(column)  # type: ignore[misc]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "patient_id": ids,
+                    "visit": visit,
+                    "outcome": outcome,
+                    "raw_value": frame[column],
+                    "source_row": np.arange(len(frame)) + 2,
+                    "source_column": column,
+                }
+            )
+        )
+    records = pd.concat(parts, ignore_index=True)
+    records["day"] = np.nan
+    attribute_columns = [c for c in frame.columns if c != id_column and c not in wide_columns]
+    attributes = frame[attribute_columns].copy()
+    attributes.insert(0, "patient_id", ids)
+    attributes["source_row"] = np.arange(len(frame)) + 2
+    return records, attributes
+
+
+def _drop_missing_keys(records: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
+    keys = records[["patient_id", "visit", "outcome"]].astype(str).apply(lambda s: s.str.strip())
+    missing = keys.eq("").any(axis=1) | keys["patient_id"].str.casefold().isin({"nan", "none"})
+    has_value = records["raw_value"].astype(str).str.strip().ne("")
+    # A row with no ID and no value is an empty line; only rows that carry a score count.
+    lost = missing & has_value
+    if lost.any():
+        locations = pd.DataFrame(
+            {
+                "row": records.loc[lost, "source_row"],
+                "column": records.loc[lost, "source_column"],
+                "value": records.loc[lost, "raw_value"].astype(str),
+            }
+        )
+        report.add(
+            "warning",
+            "missing_key",
+            f"{int(lost.sum())} score(s) have no patient ID, visit or outcome and were left out: "
+            f"{describe_locations(locations)}.",
+            locations,
+        )
+    kept = records.loc[~missing].copy()
+    kept.attrs["missing_keys"] = int(lost.sum())
+    # Blank key rows without a value are not values at all: remove them from the count too.
+    kept.attrs["blank_key_rows"] = int((missing & ~has_value).sum())
+    return kept
+
+
+def _locations(records: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": records.loc[mask, "source_row"].to_numpy(),
+            "column": records.loc[mask, "source_column"].to_numpy(),
+            "value": records.loc[mask, "raw_value"].astype(str).to_numpy(),
+        }
+    )
+
+
+def _marker_message(n: int, where: str) -> str:
+    return (
+        f"{n} cell(s) say the value is missing (such as 'n/a') and were treated as missing: "
+        f"{where}."
+    )
+
+
+def _text_message(n: int, where: str) -> str:
+    return f"{n} cell(s) are not numbers and were left out: {where}."
+
+
+def _report_cells(report, records, mask, code, message) -> None:
+    if mask.any():
+        locations = _locations(records, mask)
+        severity = "note" if code == "missing_marker" else "warning"
+        report.add(
+            severity, code, message(int(mask.sum()), describe_locations(locations)), locations
+        )
+
+
+def _merge_visit_spellings(records: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
+    records["visit"] = records["visit"].astype(str).str.strip()
+    keys = records["visit"].map(normalise_label)
+    canonical = records.groupby(keys, sort=False)["visit"].first()
+    spellings = records.groupby(keys, sort=False)["visit"].unique()
+    merged = {k: list(v) for k, v in spellings.items() if len(v) > 1}
+    if merged:
+        described = "; ".join(
+            f"{', '.join(repr(s) for s in v)} → {canonical[k]!r}" for k, v in merged.items()
+        )
+        report.add(
+            "warning",
+            "visit_spellings",
+            "Visit labels that differ only in case or spaces were treated as one visit: "
+            + described
+            + ".",
+        )
+    records["visit"] = keys.map(canonical)
+    return records
+
+
+def _out_of_range(records: pd.DataFrame) -> pd.Series:
+    bounds = {code: (lookup(code).low, lookup(code).high) for code in records["outcome"].unique()}
+    low = records["outcome"].map(lambda c: bounds[c][0]).astype(float)
+    high = records["outcome"].map(lambda c: bounds[c][1]).astype(float)
+    return (records["value"] < low) | (records["value"] > high)
+
+
+def _report_out_of_range(report: ValidationReport, bad: pd.DataFrame) -> None:
+    for code, group in bad.groupby("outcome", sort=False):
+        inst = lookup(code)
+        locations = _locations(group, pd.Series(True, index=group.index))
+        report.add(
+            "warning",
+            "out_of_range",
+            f"{len(group)} {inst.short_label} value(s) are outside the valid range "
+            f"{inst.range_text()} and were left out of the analysis: "
+            f"{describe_locations(locations)}.",
+            locations,
+        )
+
+
+def _resolve_duplicates(
+    records: pd.DataFrame, report: ValidationReport
+) -> tuple[pd.DataFrame, int, int]:
+    keys = ["patient_id", "visit", "outcome"]
+    dup = records.duplicated(keys, keep=False)
+    if not dup.any():
+        return records, 0, 0
+    spread = records.loc[dup].groupby(keys)["value"].transform(lambda v: v.nunique())
+    conflicting_mask = pd.Series(False, index=records.index)
+    conflicting_mask.loc[spread.index] = spread > 1
+    identical_extra = records.duplicated(keys, keep="first") & dup & ~conflicting_mask
+    if identical_extra.any():
+        locations = _locations(records, identical_extra)
+        report.add(
+            "warning",
+            "duplicate_identical",
+            f"{int(identical_extra.sum())} row(s) repeat a patient × visit × outcome with the "
+            f"same value; one copy was kept: {describe_locations(locations)}.",
+            locations,
+        )
+    if conflicting_mask.any():
+        locations = _locations(records, conflicting_mask)
+        locations["patient_id"] = records.loc[conflicting_mask, "patient_id"].to_numpy()
+        report.add(
+            "warning",
+            "duplicate_conflicting",
+            f"{int(conflicting_mask.sum())} values belong to a patient × visit × outcome that "
+            "appears more than once with different values. Choosing one would be a guess, so "
+            f"none of them was used: {describe_locations(locations)}.",
+            locations,
+        )
+    keep = ~identical_extra & ~conflicting_mask
+    return records.loc[keep], int(identical_extra.sum()), int(conflicting_mask.sum())
+
+
+def _clean_attributes(
+    attributes: pd.DataFrame, decimal_comma: bool, report: ValidationReport
+) -> pd.DataFrame:
+    attributes = attributes.loc[attributes["patient_id"].astype(str).str.strip().ne("")]
+    columns = [c for c in attributes.columns if c not in ("patient_id", "source_row") and c]
+    result = pd.DataFrame(index=pd.Index(attributes["patient_id"].unique(), name="patient_id"))
+    for column in columns:
+        values, status = parse_numbers(attributes[column], decimal_comma)
+        numeric = (status != "text").all() and (status == "ok").any()
+        cells = values if numeric else attributes[column].astype(str).str.strip().replace("", pd.NA)
+        table = pd.DataFrame({"patient_id": attributes["patient_id"], "cell": cells})
+        table = table.dropna(subset=["cell"])
+        distinct = table.groupby("patient_id")["cell"].nunique()
+        varying = distinct[distinct > 1].index.tolist()
+        if varying:
+            shown = ", ".join(varying[:10]) + (
+                f" and {len(varying) - 10} more" if len(varying) > 10 else ""
+            )
+            report.add(
+                "warning",
+                "attribute_varies",
+                f"Attribute {column!r} should be constant within a patient but varies for "
+                f"{len(varying)} patient(s) ({shown}); the first value recorded was used.",
+                pd.DataFrame({"column": column, "value": "", "patient_id": varying}),
+            )
+        result[column] = table.groupby("patient_id")["cell"].first().reindex(result.index)
+        if not numeric:
+            result[column] = result[column].astype(object)
+    return result
+
+
+def _post_checks(dataset: Dataset, report: ValidationReport) -> None:
+    without = dataset.patients_without_visit(dataset.baseline)
+    if without:
+        shown = ", ".join(without[:10]) + (
+            f" and {len(without) - 10} more" if len(without) > 10 else ""
+        )
+        report.add(
+            "warning",
+            "no_baseline",
+            f"{len(without)} patient(s) have no value at the baseline visit "
+            f"{dataset.baseline!r}: {shown}. They cannot be compared with baseline.",
+            pd.DataFrame({"patient_id": without}),
+        )
+    unknown = [c for c in dataset.outcomes if not lookup(c).known]
+    if unknown:
+        report.add(
+            "note",
+            "unknown_outcomes",
+            "Outcome(s) not in the instrument registry: "
+            + ", ".join(repr(c) for c in unknown)
+            + ". Their direction is unknown until you set it; changes are shown as increases "
+            "or decreases, never as improvement or worsening.",
+        )
+    report.add(
+        "note",
+        "visit_order",
+        f"Visits ordered {dataset.visit_order_rule}: {', '.join(dataset.visits)}. "
+        f"Baseline: {dataset.baseline!r}.",
+    )
