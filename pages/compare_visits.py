@@ -1,0 +1,108 @@
+"""Compare visits: one outcome, two visits, every patient shown, the right test explained."""
+
+import streamlit as st
+
+from analysis.figures import before_after_lines, change_histogram, visit_distributions
+from analysis.instruments import lookup
+from analysis.paired import p_phrase
+from analysis.tables import statistics_table
+from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from ui.safe import md
+from ui.state import cached_compare, directions, require_dataset
+
+st.title("Compare two visits")
+dataset = require_dataset()
+
+outcomes = dataset.outcomes
+pick = st.columns(3)
+outcome = pick[0].selectbox(
+    "Outcome", outcomes, format_func=lambda code: lookup(code).label, key="cmp_outcome"
+)
+before = pick[1].selectbox(
+    "First visit", dataset.visits, index=dataset.visits.index(dataset.baseline), key="cmp_before"
+)
+with_data = dataset.wide(outcome).columns
+later = [v for v in dataset.visits if v != before and v in with_data]
+after_default = later[-1] if later else dataset.visits[-1]
+after_options = [v for v in dataset.visits if v != before]
+after = pick[2].selectbox(
+    "Second visit",
+    after_options,
+    index=after_options.index(after_default) if after_default in after_options else 0,
+    key="cmp_after",
+)
+
+instrument = lookup(outcome)
+direction = directions().get(outcome)
+if not instrument.known:
+    choice = st.radio(
+        f"Which way is better for {md(outcome)}? It is not in the instrument registry.",
+        ["direction unknown", "lower is better", "higher is better"],
+        index=["unknown", "lower", "higher"].index(direction or "unknown"),
+        horizontal=True,
+        key=f"direction::{outcome}",
+    )
+    direction = {"lower is better": "lower", "higher is better": "higher"}.get(choice)
+    if direction:
+        directions()[outcome] = direction
+    else:
+        directions().pop(outcome, None)
+
+comparison = cached_compare(
+    dataset, st.session_state["data_key"], outcome, before, after, direction
+)
+s = comparison.stats
+inst = comparison.instrument
+
+st.subheader("Result")
+if s.n_pairs == 0:
+    st.error(md(plain_sentence(comparison)))
+    st.stop()
+card = st.columns(4)
+unit = f" {inst.unit}" if inst.unit else ""
+card[0].metric(
+    "Mean change",
+    f"{number(s.mean_change)}{unit}",
+    help=f"{after} minus {before}; {inst.direction_text()}",
+)
+card[0].caption(
+    f"95% CI {number(s.change_ci_low)} to {number(s.change_ci_high)}"
+    if s.change_ci_low is not None
+    else f"95% CI undefined: {s.undefined.get('change_ci_low', '')}"
+)
+card[1].metric("Test used", s.recommended_test or "none")
+card[1].caption(p_phrase(s.p_value_recommended) if s.recommended_test else s.recommended_reason)
+card[2].metric(
+    "Effect size (Cohen's d_z)",
+    number(s.cohens_dz, 2),
+    help="Mean change divided by the SD of the changes (Lakens 2013).",
+)
+card[2].caption(f"{s.n_pairs} patients with both values; {comparison.n_excluded} without")
+if s.n_improved_mcid is not None:
+    share = 100 * s.n_improved_mcid / s.n_pairs
+    card[3].metric("Improved ≥ clinically important difference", f"{share:.0f}%")
+    card[3].caption(f"{s.n_improved_mcid} of {s.n_pairs}; threshold {inst.mcid_abs_text()}")
+elif s.n_improved is not None:
+    card[3].metric("Improved", f"{100 * s.n_improved / s.n_pairs:.0f}%")
+    card[3].caption(
+        f"{s.n_improved} of {s.n_pairs}; no established clinically important difference"
+    )
+else:
+    card[3].metric("Increased / decreased", f"{s.n_increased} / {s.n_decreased}")
+    card[3].caption("direction of improvement unknown")
+
+st.info(md(plain_sentence(comparison)), icon=":material/record_voice_over:")
+st.caption(md(UNCONTROLLED_CAVEAT))
+
+charts = st.columns(2)
+charts[0].plotly_chart(before_after_lines(comparison), width="stretch")
+charts[1].plotly_chart(visit_distributions(comparison), width="stretch")
+st.plotly_chart(change_histogram(comparison), width="stretch")
+
+for warning in s.warnings:
+    st.warning(md(warning["message"]))
+
+with st.expander("All statistics, and how each was computed"):
+    st.dataframe(statistics_table(comparison), hide_index=True, width="stretch")
+with st.expander(f"Patients not included ({comparison.n_excluded})"):
+    st.dataframe(comparison.excluded, hide_index=True, width="stretch")

@@ -1,0 +1,146 @@
+"""The data source in the sidebar, cached loading and cached analysis calls."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from analysis.compare import Comparison, cohort_summary, compare_visits
+from analysis.dataset import Dataset
+from analysis.source import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
+from analysis.wording import SYNTHETIC_BANNER
+from ui.safe import md
+
+SOURCE_DEMO = "Demo cohort (synthetic)"
+SOURCE_UPLOAD = "Upload a file"
+SOURCE_START = "File given at start"
+UPLOAD_HELP = (
+    "CSV (any delimiter; UTF-8, UTF-16 or Latin-1; decimal commas are fine), XLSX or Parquet. "
+    "Long layout: patient_id, visit, [day,] outcome, value. Wide layout: patient_id plus one "
+    "column per score named <outcome>__<visit>, e.g. pain_nrs__baseline. "
+    "The file stays in this session's memory only; it is never written to disk."
+)
+
+
+def start_file() -> Path | None:
+    """A file named at start: `streamlit run dashboard.py -- --data FILE` or OUTCOMES_DATA."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data")
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    value = known.data or os.environ.get("OUTCOMES_DATA")
+    return Path(value) if value else None
+
+
+@st.cache_data(show_spinner="Reading and checking the data…", max_entries=16)
+def _load(
+    data: bytes, name: str, sheet: str | None, drop: tuple[str, ...], synthetic: bool
+) -> LoadResult:
+    return load_bytes(data, name, sheet=sheet, drop_columns=list(drop) or None, synthetic=synthetic)
+
+
+def _fingerprint(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def data_source_sidebar() -> None:
+    """Render the data-source controls and put the loaded cohort in session state."""
+    sidebar = st.sidebar
+    sidebar.header("Data")
+    options = [SOURCE_DEMO, SOURCE_UPLOAD]
+    start = start_file()
+    if start is not None:
+        options.insert(0, SOURCE_START)
+    choice = sidebar.radio("Data source", options, key="source")
+    data: bytes | None = None
+    name = ""
+    synthetic = False
+    if choice == SOURCE_DEMO:
+        data, name, synthetic = DEMO_PATH.read_bytes(), DEMO_NAME, True
+    elif choice == SOURCE_START and start is not None:
+        try:
+            data, name = start.read_bytes(), start.name
+        except OSError as exc:
+            sidebar.error(f"Cannot open the start file: {md(exc.strerror or exc)}")
+    else:
+        upload = sidebar.file_uploader("Outcome file", key="upload", help=UPLOAD_HELP)
+        if upload is not None:
+            data, name = upload.getvalue(), upload.name
+    if data is None:
+        st.session_state["load"] = None
+        st.session_state["dataset"] = None
+        return
+
+    fingerprint = _fingerprint(data)
+    drop_key = f"drop::{fingerprint}"
+    drop = tuple(st.session_state.get(drop_key, ()))
+    sheet = st.session_state.get(f"sheet::{fingerprint}")
+    result = _load(data, name, sheet, drop, synthetic)
+    if len(result.sheets) > 1:
+        sidebar.selectbox("Sheet", result.sheets, key=f"sheet::{fingerprint}")
+    if result.identifier_columns:
+        sidebar.error("This file has identifier columns and was not loaded.")
+        if sidebar.button("Drop those columns and load", key="drop_identifiers"):
+            st.session_state[drop_key] = tuple(result.identifier_columns)
+            st.rerun()
+    dataset = result.dataset
+    if dataset is not None:
+        default_index = dataset.visits.index(dataset.baseline)
+        baseline_key = f"baseline::{fingerprint}"
+        if st.session_state.get(baseline_key) not in dataset.visits:
+            st.session_state.pop(baseline_key, None)
+        baseline = sidebar.selectbox(
+            "Baseline visit",
+            dataset.visits,
+            index=default_index,
+            key=baseline_key,
+            help="Detected from the visit labels and days; change it if the detection is wrong.",
+        )
+        dataset = dataset.with_baseline(baseline)
+        sidebar.caption(
+            f"{dataset.n_patients} patients · {len(dataset.visits)} visits · "
+            f"{len(dataset.outcomes)} outcomes"
+        )
+    if synthetic:
+        sidebar.info("Synthetic demo data: not real patients.")
+    st.session_state["load"] = result
+    st.session_state["dataset"] = dataset
+    st.session_state["data_key"] = f"{fingerprint}:{dataset.baseline if dataset else ''}"
+
+
+def require_dataset() -> Dataset:
+    """The loaded cohort, or a clear message (and stop) when there is none."""
+    result: LoadResult | None = st.session_state.get("load")
+    dataset: Dataset | None = st.session_state.get("dataset")
+    if result is None:
+        st.info("Choose the demo cohort or upload a file in the sidebar to begin.")
+        st.stop()
+    if dataset is None:
+        st.error("The data cannot be used. What is wrong and where:")
+        for finding in result.report.errors:
+            st.error(md(finding.message))
+        st.stop()
+    if dataset.synthetic:
+        st.info(SYNTHETIC_BANNER, icon=":material/science:")
+    return dataset
+
+
+def directions() -> dict[str, str]:
+    """Directions of improvement the user set for outcomes the registry does not know."""
+    return st.session_state.setdefault("directions", {})
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_compare(
+    _dataset: Dataset, data_key: str, outcome: str, before: str, after: str, direction: str | None
+) -> Comparison:
+    return compare_visits(_dataset, outcome, before, after, direction)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner="Summarising every outcome…", max_entries=32)
+def cached_summary(_dataset: Dataset, data_key: str, directions_items: tuple):
+    return cohort_summary(_dataset, dict(directions_items))
