@@ -93,7 +93,7 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
                 f"{source_name} has no sheet named {chosen!r}; its sheets are: "
                 + ", ".join(repr(s) for s in sheets)
             )
-        frame = workbook.parse(chosen, dtype=object, header=0)
+        frame = pd.read_excel(workbook, sheet_name=chosen, dtype=object, header=0)
     except LoadError:
         raise
     except Exception as exc:
