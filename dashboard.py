@@ -1,13 +1,13 @@
 """Entry point: `streamlit run dashboard.py` (or `make run`).
 
 The data-source sidebar is drawn here, once, before the selected page runs, so every page
-shares it. Page URL paths deliberately differ from the file names in pages/: Streamlit's
-AppTest still auto-discovers pages/ and would otherwise run a page file directly, without
-this script and its sidebar (see tests/test_pages.py::test_every_page_keeps_the_sidebar).
+shares it. Pages begin with ``ensure_entry()`` (ui/entry.py), which runs this script when
+Streamlit starts a page file on its own (AppTest, or a fresh server's first deep link).
 """
 
 import streamlit as st
 
+from ui.entry import entered
 from ui.state import data_source_sidebar
 
 st.set_page_config(
@@ -17,14 +17,12 @@ st.set_page_config(
 )
 
 PAGES = [
-    st.Page("pages/home.py", title="Overview", url_path="overview", default=True,
-            icon=":material/home:"),
-    st.Page("pages/compare_visits.py", title="Compare visits", url_path="compare",
-            icon=":material/compare_arrows:"),
-    st.Page("pages/data_quality.py", title="Data", url_path="data",
-            icon=":material/table_view:"),
-]  # fmt: skip
+    st.Page("pages/overview.py", title="Overview", default=True, icon=":material/home:"),
+    st.Page("pages/compare.py", title="Compare visits", icon=":material/compare_arrows:"),
+    st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
+]
 
-navigation = st.navigation(PAGES)
-data_source_sidebar()
-navigation.run()
+with entered():
+    navigation = st.navigation(PAGES)
+    data_source_sidebar()
+    navigation.run()

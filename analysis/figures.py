@@ -22,8 +22,8 @@ _LAYOUT = dict(
     template="plotly_white",
     font=dict(size=14),
     margin=dict(l=60, r=30, t=60, b=50),
-    legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
 )
+_LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0)
 
 
 def _axis_title(comparison: Comparison) -> str:
@@ -78,7 +78,8 @@ def before_after_lines(comparison: Comparison) -> go.Figure:
             range=[-0.3, 1.3],
         ),
         yaxis_title=_axis_title(comparison),
-        height=460,
+        legend=_LEGEND_BELOW,
+        height=500,
     )
     return fig
 
@@ -104,10 +105,10 @@ def visit_distributions(comparison: Comparison) -> go.Figure:
         )
     fig.update_layout(
         **_LAYOUT,
-        title="Distribution at each visit (box: median and quartiles)",
+        title="Values at each visit (box: median, quartiles)",
         yaxis_title=_axis_title(comparison),
         showlegend=False,
-        height=460,
+        height=500,
     )
     return fig
 

@@ -16,7 +16,8 @@ LONG_CSV = """patient_id,visit,day,outcome,value,cell_source
 012,m3,88,pain_nrs,5,umbilical cord
 """
 
-WIDE_CSV = """patient_id,cell_source,pain_nrs__baseline,pain_nrs__m3,pain_nrs__m6,tcss__baseline,tcss__m6
+WIDE_CSV = """\
+patient_id,cell_source,pain_nrs__baseline,pain_nrs__m3,pain_nrs__m6,tcss__baseline,tcss__m6
 007,umbilical cord,7,4,3,12,9
 7,autologous bone marrow,6,6,5,14,13
 012,umbilical cord,8,5,,11,

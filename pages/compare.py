@@ -7,8 +7,12 @@ from analysis.instruments import lookup
 from analysis.paired import p_phrase
 from analysis.tables import statistics_table
 from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from ui.entry import ensure_entry
+from ui.render import chart
 from ui.safe import md
 from ui.state import cached_compare, directions, require_dataset
+
+ensure_entry()
 
 st.title("Compare two visits")
 dataset = require_dataset()
@@ -70,8 +74,12 @@ card[0].caption(
     if s.change_ci_low is not None
     else f"95% CI undefined: {s.undefined.get('change_ci_low', '')}"
 )
-card[1].metric("Test used", s.recommended_test or "none")
-card[1].caption(p_phrase(s.p_value_recommended) if s.recommended_test else s.recommended_reason)
+card[1].metric(
+    "Test result",
+    p_phrase(s.p_value_recommended) if s.recommended_test else "no test",
+    help="From the test recommended for these data; the reason is in the sentence below.",
+)
+card[1].caption(s.recommended_test or s.recommended_reason)
 card[2].metric(
     "Effect size (Cohen's d_z)",
     number(s.cohens_dz, 2),
@@ -80,8 +88,12 @@ card[2].metric(
 card[2].caption(f"{s.n_pairs} patients with both values; {comparison.n_excluded} without")
 if s.n_improved_mcid is not None:
     share = 100 * s.n_improved_mcid / s.n_pairs
-    card[3].metric("Improved ≥ clinically important difference", f"{share:.0f}%")
-    card[3].caption(f"{s.n_improved_mcid} of {s.n_pairs}; threshold {inst.mcid_abs_text()}")
+    card[3].metric(
+        f"Improved by ≥ {inst.mcid_abs_text()}",
+        f"{share:.0f}%",
+        help=f"The clinically important difference for this instrument ({inst.source}).",
+    )
+    card[3].caption(f"{s.n_improved_mcid} of {s.n_pairs} patients")
 elif s.n_improved is not None:
     card[3].metric("Improved", f"{100 * s.n_improved / s.n_pairs:.0f}%")
     card[3].caption(
@@ -94,13 +106,16 @@ else:
 st.info(md(plain_sentence(comparison)), icon=":material/record_voice_over:")
 st.caption(md(UNCONTROLLED_CAVEAT))
 
+stem = f"{outcome}_{before}_to_{after}"
 charts = st.columns(2)
-charts[0].plotly_chart(before_after_lines(comparison), width="stretch")
-charts[1].plotly_chart(visit_distributions(comparison), width="stretch")
-st.plotly_chart(change_histogram(comparison), width="stretch")
+chart(before_after_lines(comparison), f"{stem}_patients", charts[0])
+chart(visit_distributions(comparison), f"{stem}_distributions", charts[1])
+chart(change_histogram(comparison), f"{stem}_changes")
 
-for warning in s.warnings:
-    st.warning(md(warning["message"]))
+if s.warnings:
+    st.warning(
+        "**About these numbers**\n\n" + "\n".join(f"- {md(w['message'])}" for w in s.warnings)
+    )
 
 with st.expander("All statistics, and how each was computed"):
     st.dataframe(statistics_table(comparison), hide_index=True, width="stretch")

@@ -6,8 +6,12 @@ from analysis.figures import completeness_bars
 from analysis.instruments import lookup
 from analysis.tables import summary_display
 from analysis.wording import UNCONTROLLED_CAVEAT
+from ui.entry import ensure_entry
+from ui.render import chart
 from ui.safe import md
 from ui.state import cached_summary, directions, require_dataset
+
+ensure_entry()
 
 st.title("Overview")
 dataset = require_dataset()
@@ -32,7 +36,7 @@ st.warning(UNCONTROLLED_CAVEAT, icon=":material/warning:")
 
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(completeness_bars(dataset.completeness()), width="stretch")
+    chart(completeness_bars(dataset.completeness()), "follow_up_completeness")
 with right:
     st.subheader("Follow-up completeness")
     st.caption("Patients with at least one value at each visit.")
@@ -45,7 +49,8 @@ st.caption(
     "treat p-values as descriptive."
 )
 summary = cached_summary(dataset, st.session_state["data_key"], tuple(sorted(directions().items())))
-st.dataframe(summary_display(summary), hide_index=True, width="stretch")
+shown = summary_display(summary)
+st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * (len(shown) + 1) + 4, 1400))
 
 with st.expander("Patients with a value, by outcome and visit"):
     counts = dataset.outcome_completeness()

@@ -5,8 +5,11 @@ import streamlit as st
 from analysis.export import cleaned_long_table, to_csv_bytes
 from analysis.instruments import registry_table
 from analysis.validation import ROW_CONVENTION
+from ui.entry import ensure_entry
 from ui.safe import md
 from ui.state import require_dataset
+
+ensure_entry()
 
 st.title("Data")
 dataset = require_dataset()
