@@ -1,0 +1,176 @@
+"""The dashboard as a user sees it (streamlit.testing.v1.AppTest): numbers and messages."""
+
+from pathlib import Path
+
+import pytest
+from conftest import WIDE_CSV
+from streamlit.testing.v1 import AppTest
+
+from analysis.compare import compare_visits
+from analysis.source import load_demo
+from analysis.wording import number
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = {
+    "pages/overview.py": "Overview",
+    "pages/compare.py": "Compare two visits",
+    "pages/data.py": "Data",
+}
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _texts(elements) -> str:
+    return "\n".join(e.value for e in elements)
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.sidebar.radio(key="source").set_value("Upload a file").run()
+    at.sidebar.file_uploader(key="upload").set_value((name, data, "text/csv"))
+    return at.run()
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo().dataset
+
+
+def test_overview_on_the_demo_cohort():
+    at = _app().run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert _metrics(at) == {
+        "Patients": "150",
+        "Visits": "5",
+        "Outcomes": "10",
+        "Data warnings": "0",
+    }
+    assert "without a control group" in _texts(at.warning)
+    assert "these patients are synthetic" in _texts(at.info)
+    assert at.sidebar.radio(key="source").value == "Demo cohort (synthetic)"
+    summary = at.dataframe[1].value
+    first = summary.iloc[0]
+    assert (first["outcome"], first["visit"], first["pairs"]) == (
+        "Pain intensity (NRS 0–10)",
+        "m1",
+        137,
+    )
+
+
+@pytest.mark.parametrize(("path", "title"), PAGES.items())
+def test_every_page_keeps_the_sidebar(path, title):
+    at = _app().run()
+    at.switch_page(path).run()
+    assert not at.exception
+    assert at.title[0].value == title
+    assert at.sidebar.radio(key="source").value == "Demo cohort (synthetic)"
+    assert at.sidebar.selectbox(key=next(k for k in _keys(at) if k.startswith("baseline::")))
+
+
+def _keys(at) -> list[str]:
+    return [w.key for w in at.sidebar.selectbox]
+
+
+def test_compare_page_shows_the_analysis_numbers(demo):
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="cmp_outcome").value == "pain_nrs"
+    assert at.selectbox(key="cmp_before").value == "baseline"
+    assert at.selectbox(key="cmp_after").value == "m12"
+    expected = compare_visits(demo, "pain_nrs", "baseline", "m12").stats
+    metrics = _metrics(at)
+    assert metrics["Mean change"] == f"{number(expected.mean_change)} points"
+    assert metrics["Test result"] == "p < 0.001"
+    assert metrics["Improved by ≥ 2 points"] == (
+        f"{100 * expected.n_improved_mcid / expected.n_pairs:.0f}%"
+    )
+    sentence = _texts(at.info)
+    assert f"Among the {expected.n_pairs} patients with Pain intensity" in sentence
+    assert "Wilcoxon signed\\-rank test is used because" in sentence
+
+
+def test_compare_page_follows_the_selection(demo):
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_outcome").set_value("tcss").run()
+    at.selectbox(key="cmp_after").set_value("m3").run()
+    expected = compare_visits(demo, "tcss", "baseline", "m3").stats
+    assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
+    assert f"{expected.n_pairs} patients with both values" in _texts(at.caption)
+    statistics = at.dataframe[0].value
+    assert statistics.iloc[0].tolist()[:2] == [
+        "Pairs (patients with both values)",
+        str(expected.n_pairs),
+    ]
+
+
+def test_changing_the_baseline_visit_reaches_every_page():
+    at = _app().run()
+    key = next(k for k in _keys(at) if k.startswith("baseline::"))
+    at.sidebar.selectbox(key=key).set_value("m1").run()
+    assert "Baseline visit: **m1**" in _texts(at.markdown)
+    at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="cmp_before").value == "m1"
+
+
+def test_uploaded_wide_csv_is_analysed():
+    at = _upload(_app().run(), "clinic.csv", WIDE_CSV.encode())
+    assert not at.exception
+    assert _metrics(at)["Patients"] == "3"
+    assert "Synthetic" not in _texts(at.sidebar.info) if at.sidebar.info else True
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_after").set_value("m3").run()
+    assert _metrics(at)["Mean change"] == "−2.0 points"
+    assert "only 3 pairs" in _texts(at.info)
+
+
+def test_uploaded_file_with_problems_shows_rows_and_columns():
+    data = b"patient_id,visit,outcome,value\nP1,baseline,pain_nrs,7\nP1,m6,pain_nrs,12\nP2,baseline,pain_nrs,6\nP2,m6,pain_nrs,4\n"
+    at = _upload(_app().run(), "problems.csv", data)
+    at.switch_page("pages/data.py").run()
+    warnings = _texts(at.warning)
+    assert "outside the valid range 0–10" in warnings
+    assert 'row 3, column value \\("12"\\)' in warnings
+    locations = at.dataframe[1].value
+    assert locations[["row", "column", "value"]].iloc[0].tolist() == [3, "value", "12"]
+
+
+def test_unusable_upload_gets_a_message_not_a_traceback():
+    at = _upload(_app().run(), "junk.csv", bytes(range(256)) * 20)
+    assert not at.exception
+    assert "The data cannot be used" in _texts(at.error)
+    assert "does not look like a table" in _texts(at.error)
+
+
+def test_identifier_columns_are_refused_until_dropped():
+    data = b"patient_id,name,visit,outcome,value\nP1,Jane Roe,baseline,pain_nrs,7\nP1,Jane Roe,m6,pain_nrs,4\n"
+    at = _upload(_app().run(), "with_names.csv", data)
+    assert "look like direct identifiers" in _texts(at.error)
+    at.sidebar.button(key="drop_identifiers").click().run()
+    assert not at.exception
+    assert _metrics(at)["Patients"] == "1"
+    assert "Jane" not in str([d.value for d in at.dataframe])
+
+
+def test_unknown_outcome_direction_is_asked_not_guessed():
+    data = b"patient_id,visit,outcome,value\nP1,baseline,grip,30\nP1,m6,grip,34\nP2,baseline,grip,28\nP2,m6,grip,27\n"
+    at = _upload(_app().run(), "grip.csv", data)
+    at.switch_page("pages/compare.py").run()
+    assert _metrics(at)["Increased / decreased"] == "1 / 1"
+    at.radio(key="direction::grip").set_value("higher is better").run()
+    assert _metrics(at)["Improved"] == "50%"
+
+
+def test_data_page_offers_the_cleaned_table():
+    at = _app().run()
+    at.switch_page("pages/data.py").run()
+    assert "usable, with 0 warning(s) and 1 note(s)" in _texts(at.markdown)
+    assert any("values used" in str(d.value) for d in at.dataframe)
+    instruments = at.dataframe[1].value
+    assert "Farrar" in instruments.loc[instruments["code"] == "pain_nrs", "source"].iloc[0]
