@@ -131,7 +131,10 @@ def test_uploaded_wide_csv_is_analysed():
 
 
 def test_uploaded_file_with_problems_shows_rows_and_columns():
-    data = b"patient_id,visit,outcome,value\nP1,baseline,pain_nrs,7\nP1,m6,pain_nrs,12\nP2,baseline,pain_nrs,6\nP2,m6,pain_nrs,4\n"
+    data = (
+        b"patient_id,visit,outcome,value\nP1,baseline,pain_nrs,7\nP1,m6,pain_nrs,12\n"
+        b"P2,baseline,pain_nrs,6\nP2,m6,pain_nrs,4\n"
+    )
     at = _upload(_app().run(), "problems.csv", data)
     at.switch_page("pages/data.py").run()
     warnings = _texts(at.warning)
@@ -149,7 +152,10 @@ def test_unusable_upload_gets_a_message_not_a_traceback():
 
 
 def test_identifier_columns_are_refused_until_dropped():
-    data = b"patient_id,name,visit,outcome,value\nP1,Jane Roe,baseline,pain_nrs,7\nP1,Jane Roe,m6,pain_nrs,4\n"
+    data = (
+        b"patient_id,name,visit,outcome,value\n"
+        b"P1,Jane Roe,baseline,pain_nrs,7\nP1,Jane Roe,m6,pain_nrs,4\n"
+    )
     at = _upload(_app().run(), "with_names.csv", data)
     assert "look like direct identifiers" in _texts(at.error)
     at.sidebar.button(key="drop_identifiers").click().run()
@@ -159,7 +165,10 @@ def test_identifier_columns_are_refused_until_dropped():
 
 
 def test_unknown_outcome_direction_is_asked_not_guessed():
-    data = b"patient_id,visit,outcome,value\nP1,baseline,grip,30\nP1,m6,grip,34\nP2,baseline,grip,28\nP2,m6,grip,27\n"
+    data = (
+        b"patient_id,visit,outcome,value\n"
+        b"P1,baseline,grip,30\nP1,m6,grip,34\nP2,baseline,grip,28\nP2,m6,grip,27\n"
+    )
     at = _upload(_app().run(), "grip.csv", data)
     at.switch_page("pages/compare.py").run()
     assert _metrics(at)["Increased / decreased"] == "1 / 1"

@@ -1,0 +1,180 @@
+"""The command line gives R's numbers on published data, as strict JSON or plain text."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+from analysis.source import DEMO_PATH
+
+ROOT = Path(__file__).resolve().parent.parent
+# R datasets::sleep as a hand-written long CSV; "extra_sleep" is not in the registry.
+SLEEP_CSV = "patient_id,visit,outcome,value\n" + "".join(
+    f"{i + 1:02d},drug1,extra_sleep,{a}\n{i + 1:02d},drug2,extra_sleep,{b}\n"
+    for i, (a, b) in enumerate(
+        zip(
+            [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0],
+            [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4],
+            strict=True,
+        )
+    )
+)
+# Hollander & Wolfe depression data (R's ?wilcox.test) as a hand-written wide CSV.
+HW_CSV = "patient_id;hamilton__visit 1;hamilton__visit 2\n" + "".join(
+    f"H{i};{x};{y}\n".replace(".", ",")
+    for i, (x, y) in enumerate(
+        zip(
+            [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30],
+            [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29],
+            strict=True,
+        )
+    )
+)
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def sleep_file(tmp_path):
+    path = tmp_path / "sleep.csv"
+    path.write_text(SLEEP_CSV)
+    return path
+
+
+def test_compare_json_matches_r_t_test_and_wilcoxon(capsys, sleep_file):
+    code, out, _ = _run(
+        capsys, "compare", str(sleep_file), "--outcome", "extra_sleep",
+        "--before", "drug1", "--after", "drug2", "--json",
+    )  # fmt: skip
+    assert code == 0
+    result = _strict(out)
+    # R: t.test(extra[group == 2], extra[group == 1], paired = TRUE): t = 4.0621, df = 9,
+    # p-value = 0.002833, 95% CI 0.7001142 2.4598858, mean difference 1.58
+    assert result["t_statistic"] == pytest.approx(4.0621, abs=5e-5)
+    assert result["df"] == 9
+    assert result["p_value_t"] == pytest.approx(0.002833, abs=5e-7)
+    assert (result["change_ci_low"], result["change_ci_high"]) == pytest.approx(
+        (0.7001142, 2.4598858), abs=5e-8
+    )
+    assert result["mean_change"] == pytest.approx(1.58)
+    # R: wilcox.test(extra[group == 2], extra[group == 1], paired = TRUE): V = 45,
+    # p-value = 0.009091 (the reverse order prints V = 0)
+    assert result["wilcoxon_v"] == 45
+    assert result["p_value_wilcoxon"] == pytest.approx(0.009091, abs=5e-7)
+    required = {
+        "outcome", "before", "after", "n_pairs", "n_excluded", "mean_before", "mean_after",
+        "mean_change", "change_ci_low", "change_ci_high", "t_statistic", "df", "p_value_t",
+        "wilcoxon_v", "p_value_wilcoxon", "cohens_dz", "hodges_lehmann", "shapiro_p",
+        "recommended_test", "n_improved", "n_worsened", "direction",
+    }  # fmt: skip
+    assert required <= set(result)
+    assert (result["n_pairs"], result["n_excluded"]) == (10, 0)
+    # The outcome is not in the registry: nothing is called improvement.
+    assert result["direction"] is None
+    assert result["n_improved"] is None and result["n_worsened"] is None
+    assert "direction of improvement is not known" in result["undefined"]["n_improved"]
+
+
+def test_compare_json_exact_wilcoxon_and_hodges_lehmann(capsys, tmp_path):
+    path = tmp_path / "hamilton.csv"
+    path.write_text(HW_CSV, encoding="latin-1")
+    code, out, _ = _run(
+        capsys, "compare", str(path), "--outcome", "hamilton",
+        "--before", "visit 1", "--after", "visit 2", "--json",
+    )  # fmt: skip
+    assert code == 0
+    result = _strict(out)
+    # R: wilcox.test(y, x, paired = TRUE): V = 5, p-value = 0.03906 (exact);
+    # Hollander & Wolfe's estimate of the median difference (x - y) is 0.46
+    assert result["wilcoxon_v"] == 5
+    assert result["wilcoxon_method"] == "exact"
+    assert result["p_value_wilcoxon"] == pytest.approx(0.0390625, abs=5e-8)
+    assert result["hodges_lehmann"] == pytest.approx(-0.46)
+
+
+def test_compare_text_output(capsys, sleep_file):
+    code, out, _ = _run(
+        capsys, "compare", str(sleep_file), "--outcome", "extra_sleep",
+        "--before", "drug1", "--after", "drug2", "--direction", "higher",
+    )  # fmt: skip
+    assert code == 0
+    assert "paired t-test: t = 4.0621, df = 9, p = 0.003" in out
+    assert "V = 45.0, p = 0.009" in out
+    assert "improved: 9   unchanged: 1   worsened: 0   (higher is better)" in out
+    assert "without a control group" in out
+
+
+def test_compare_defaults_to_the_baseline_and_reports_exclusions(capsys):
+    code, out, _ = _run(
+        capsys, "compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--json"
+    )
+    result = _strict(out)
+    assert code == 0
+    assert result["before"] == "baseline"
+    assert result["n_pairs"] + result["n_excluded"] == 150
+    assert result["excluded_reasons"] == {"no value at m6": result["n_excluded"]}
+    assert result["direction"] == "lower"
+
+
+def test_compare_usage_errors(capsys, sleep_file):
+    code, _, err = _run(capsys, "compare", str(sleep_file), "--outcome", "pain", "--after", "drug2")
+    assert code == 1
+    assert "Outcome 'pain' is not in the data" in err
+    code, _, err = _run(
+        capsys, "compare", str(sleep_file), "--outcome", "extra_sleep", "--after", "week 9"
+    )
+    assert code == 1 and "Visit 'week 9' is not in the data" in err
+
+
+def test_validate_exit_codes(capsys, tmp_path):
+    code, out, _ = _run(capsys, "validate", str(DEMO_PATH))
+    assert code == 0
+    assert out.startswith("The file is usable")
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 10)
+    code, out, _ = _run(capsys, "validate", str(junk))
+    assert code == 2
+    assert "NOT usable" in out and "does not look like a table" in out
+    code, out, _ = _run(capsys, "validate", str(tmp_path / "missing.csv"))
+    assert code == 2 and "Cannot open" in out
+
+
+def test_summary_json_and_csv(capsys):
+    code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--json")
+    rows = _strict(out)
+    assert code == 0
+    # 7 outcomes at 4 follow-ups, 2 nerve-conduction outcomes at 2, HbA1c at 3
+    assert len(rows) == 7 * 4 + 2 * 2 + 3
+    pain_m6 = next(r for r in rows if r["outcome"] == "pain_nrs" and r["visit"] == "m6")
+    code, out, _ = _run(
+        capsys, "compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--json"
+    )
+    single = _strict(out)
+    for key in ("n_pairs", "mean_change", "change_ci_low", "p_value_wilcoxon", "hodges_lehmann"):
+        assert pain_m6[key] == pytest.approx(single[key])
+    code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--csv")
+    assert out.splitlines()[0].startswith("outcome,label,visit,n_pairs,mean_before")
+    assert len(out.splitlines()) == 1 + len(rows)
+
+
+def test_python_dash_m_entry_point():
+    completed = subprocess.run(
+        [sys.executable, "-m", "analysis", "summary", str(DEMO_PATH)],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "pain_nrs" in completed.stdout and "without a control group" in completed.stdout
