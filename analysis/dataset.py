@@ -23,11 +23,11 @@ class Dataset:
 
     @property
     def outcomes(self) -> list[str]:
-        return list(dict.fromkeys(self.long["outcome"]))
+        return [str(v) for v in pd.unique(self.long["outcome"])]
 
     @property
     def patients(self) -> list[str]:
-        return list(dict.fromkeys(self.long["patient_id"]))
+        return [str(v) for v in pd.unique(self.long["patient_id"])]
 
     @property
     def n_patients(self) -> int:

@@ -113,6 +113,8 @@ def _header_text(value: object) -> str:
 
 def _cells_as_text(column: pd.Series) -> pd.Series:
     """Cells as text: integers without '.0', missing as ''."""
+    if pd.api.types.is_string_dtype(column):
+        return column.astype(object).where(column.notna(), "").astype(str).astype(object)
 
     def one(value: object) -> str:
         if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:

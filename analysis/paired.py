@@ -110,32 +110,41 @@ def _f(x) -> float:
 def walsh_order_statistic(sorted_changes: np.ndarray, k: int) -> float:
     """The k-th smallest (1-based) of the n(n+1)/2 Walsh averages (d_i + d_j)/2, i <= j.
 
-    Bisection on the value, counting averages below it with a vectorised searchsorted
-    (O(n log n) per step), so 100k pairs need no 5·10^9-element array.
+    Bisection on the value of the pair sum d_i + d_j, counting sums below it with a vectorised
+    searchsorted (O(n log n) per step), until at most 4n sums lie in the bracket; those are
+    then listed and sorted. So 100k pairs need no 5·10^9-element array.
     """
     d = sorted_changes
     n = len(d)
     index = np.arange(n)
 
-    def count_at_most(two_theta: float) -> int:
-        # for each i: number of j >= i with d_i + d_j <= two_theta
-        upto = np.searchsorted(d, two_theta - d, side="right")
-        return int(np.clip(upto - index, 0, None).sum())
+    def first_above(two_theta: float) -> np.ndarray:
+        # for each i: the first j >= i with d_i + d_j > two_theta
+        return np.maximum(np.searchsorted(d, two_theta - d, side="right"), index)
 
-    lo, hi = 2 * d[0] - 1.0, 2 * d[-1]  # sums: count(lo) = 0 < k <= count(hi) = M
-    while True:
+    def count_at_most(two_theta: float) -> int:
+        return int((first_above(two_theta) - index).sum())
+
+    lo, hi = 2 * d[0] - 1.0, 2 * d[-1]  # count(lo) = 0 < k <= count(hi) = n(n+1)/2
+    count_lo, count_hi = 0, n * (n + 1) // 2
+    while count_hi - count_lo > 4 * n:
         mid = lo + (hi - lo) / 2
-        if mid <= lo or mid >= hi:
-            break
-        if count_at_most(mid) >= k:
-            hi = mid
+        if mid <= lo or mid >= hi:  # many tied sums: all in (lo, hi] share one value
+            first = first_above(lo)
+            valid = first < n
+            return float((d[valid] + d[first[valid]]).min() / 2)
+        count_mid = count_at_most(mid)
+        if count_mid >= k:
+            hi, count_hi = mid, count_mid
         else:
-            lo = mid
-    # The answer is the smallest pair sum above lo.
-    first_j = np.maximum(np.searchsorted(d, lo - d, side="right"), index)
-    valid = first_j < n
-    sums = d[valid] + d[first_j[valid]]
-    return float(sums.min() / 2)
+            lo, count_lo = mid, count_mid
+    # List the (at most 4n) sums in (lo, hi] and pick the (k - count_lo)-th smallest.
+    start, stop = first_above(lo), first_above(hi)
+    lengths = stop - start
+    rows = np.repeat(index, lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    sums = np.sort(d[rows] + d[np.repeat(start, lengths) + offsets])
+    return float(sums[k - count_lo - 1] / 2)
 
 
 def _signrank_cdf(n: int) -> np.ndarray:

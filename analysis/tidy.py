@@ -55,6 +55,11 @@ def _key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip()).casefold()
 
 
+def _map_unique(values: pd.Series, function) -> pd.Series:
+    """Apply ``function`` once per distinct value (labels repeat across thousands of rows)."""
+    return values.map({v: function(v) for v in values.unique()})
+
+
 def _find(columns: list[str], role: str) -> str | None:
     keys = {_key(c): c for c in columns}
     for alias in _ALIASES[role]:
@@ -170,7 +175,7 @@ def build_dataset(
     records = records.loc[status == "ok"].copy()
 
     records = _merge_visit_spellings(records, report)
-    records["outcome"] = records["outcome"].map(_key)
+    records["outcome"] = _map_unique(records["outcome"], _key)
     out_of_range = _out_of_range(records)
     if out_of_range.any():
         _report_out_of_range(report, records.loc[out_of_range])
@@ -336,7 +341,7 @@ def _report_cells(report, records, mask, code, message) -> None:
 
 def _merge_visit_spellings(records: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
     records["visit"] = records["visit"].astype(str).str.strip()
-    keys = records["visit"].map(normalise_label)
+    keys = _map_unique(records["visit"], normalise_label)
     canonical = records.groupby(keys, sort=False)["visit"].first()
     spellings = records.groupby(keys, sort=False)["visit"].unique()
     merged = {k: list(v) for k, v in spellings.items() if len(v) > 1}
@@ -356,9 +361,8 @@ def _merge_visit_spellings(records: pd.DataFrame, report: ValidationReport) -> p
 
 
 def _out_of_range(records: pd.DataFrame) -> pd.Series:
-    bounds = {code: (lookup(code).low, lookup(code).high) for code in records["outcome"].unique()}
-    low = records["outcome"].map(lambda c: bounds[c][0]).astype(float)
-    high = records["outcome"].map(lambda c: bounds[c][1]).astype(float)
+    low = _map_unique(records["outcome"], lambda c: lookup(c).low).astype(float)
+    high = _map_unique(records["outcome"], lambda c: lookup(c).high).astype(float)
     return (records["value"] < low) | (records["value"] > high)
 
 
