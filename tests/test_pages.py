@@ -183,3 +183,24 @@ def test_data_page_offers_the_cleaned_table():
     assert any("values used" in str(d.value) for d in at.dataframe)
     instruments = at.dataframe[1].value
     assert "Farrar" in instruments.loc[instruments["code"] == "pain_nrs", "source"].iloc[0]
+
+
+def test_file_given_at_start_is_the_default_source(tmp_path, monkeypatch):
+    path = tmp_path / "clinic_export.csv"
+    path.write_text(WIDE_CSV)
+    monkeypatch.setenv("OUTCOMES_DATA", str(path))
+    at = _app().run()
+    assert at.sidebar.radio(key="source").value == "File given at start"
+    assert _metrics(at)["Patients"] == "3"
+    assert "clinic\\_export\\.csv" in _texts(at.markdown)
+
+
+def test_html_and_markdown_in_user_strings_are_shown_as_text():
+    data = (
+        b"patient_id,visit,outcome,value\n"
+        b"P1,<b>base</b>,pain_nrs,7\nP1,[click](http://x.test),pain_nrs,4\n"
+    )
+    at = _upload(_app().run(), "html.csv", data)
+    overview = _texts(at.markdown)
+    assert "\\<b\\>base\\</b\\>" in overview
+    assert "\\[click\\]\\(http\\:" in overview
