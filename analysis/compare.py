@@ -124,7 +124,7 @@ SUMMARY_COLUMNS = [
     "outcome", "label", "visit", "n_pairs", "mean_before", "mean_after", "mean_change",
     "change_ci_low", "change_ci_high", "p_value_t", "wilcoxon_v", "p_value_wilcoxon",
     "hodges_lehmann", "recommended_test", "p_value_recommended", "n_improved", "n_worsened",
-    "n_improved_mcid", "direction",
+    "pct_improved", "n_improved_mcid", "pct_improved_mcid", "direction",
 ]  # fmt: skip
 
 

@@ -72,6 +72,9 @@ class PairedResult:
     mcid: float | None = None
     n_improved_mcid: int | None = None
     n_worsened_mcid: int | None = None
+    pct_improved: float | None = None  # percent of n_pairs
+    pct_worsened: float | None = None
+    pct_improved_mcid: float | None = None
     recommended_test: str | None = None
     recommended_reason: str = ""
     p_value_recommended: float | None = None
@@ -294,18 +297,27 @@ def _counts(result: PairedResult, change: np.ndarray, direction, mcid) -> None:
     result.n_unchanged = int((change == 0).sum())
     if direction is None:
         why = "the direction of improvement is not known for this outcome"
-        result.mark_undefined(why, "n_improved", "n_worsened", "n_improved_mcid", "n_worsened_mcid")
+        result.mark_undefined(
+            why, "n_improved", "n_worsened", "n_improved_mcid", "n_worsened_mcid",
+            "pct_improved", "pct_worsened", "pct_improved_mcid",
+        )  # fmt: skip
         return
+    n = len(change)
     better = -change if direction == "lower" else change
     result.n_improved = int((better > 0).sum())
     result.n_worsened = int((better < 0).sum())
+    if n:
+        result.pct_improved = 100 * result.n_improved / n
+        result.pct_worsened = 100 * result.n_worsened / n
     if mcid is None:
         why = "no clinically important difference is established for this instrument"
-        result.mark_undefined(why, "n_improved_mcid", "n_worsened_mcid")
+        result.mark_undefined(why, "n_improved_mcid", "n_worsened_mcid", "pct_improved_mcid")
     else:
         # A tiny tolerance so that e.g. 6.1 -> 4.1 counts as a 2-point improvement.
         result.n_improved_mcid = int((better >= mcid - 1e-9).sum())
         result.n_worsened_mcid = int((better <= -mcid + 1e-9).sum())
+        if n:
+            result.pct_improved_mcid = 100 * result.n_improved_mcid / n
 
 
 def _wilcoxon_part(result: PairedResult, change: np.ndarray) -> None:

@@ -126,7 +126,7 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     def improved(row) -> str:
         if row["n_improved"] is None or pd.isna(row["n_improved"]):
             return "direction unknown"
-        return f"{int(row['n_improved'])} ({100 * row['n_improved'] / row['n_pairs']:.0f}%)"
+        return f"{int(row['n_improved'])} ({row['pct_improved']:.0f}%)"
 
     return pd.DataFrame(
         {

@@ -10,6 +10,7 @@ Every value read is accounted for: used, blank, or left out with a reported reas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import pandas as pd
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.loading import RawTable
-from analysis.validation import ValidationReport, describe_locations
+from analysis.validation import Severity, ValidationReport, describe_locations
 from analysis.visits import detect_baseline, normalise_label, order_visits
 
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -168,8 +169,8 @@ def build_dataset(
         records.attrs.get("missing_keys", 0)
     )
     accounting["blank (not recorded)"] = int((status == "blank").sum())
-    _report_cells(report, records, status == "marker", "missing_marker", _marker_message)
-    _report_cells(report, records, status == "text", "non_numeric", _text_message)
+    _report_cells(report, records, status == "marker", "note", "missing_marker", _marker_message)
+    _report_cells(report, records, status == "text", "warning", "non_numeric", _text_message)
     accounting["recorded as missing (n/a, -, ...)"] = int((status == "marker").sum())
     accounting["left out: not a number"] = int((status == "text").sum())
     records = records.loc[status == "ok"].copy()
@@ -304,8 +305,6 @@ def _drop_missing_keys(records: pd.DataFrame, report: ValidationReport) -> pd.Da
         )
     kept = records.loc[~missing].copy()
     kept.attrs["missing_keys"] = int(lost.sum())
-    # Blank key rows without a value are not values at all: remove them from the count too.
-    kept.attrs["blank_key_rows"] = int((missing & ~has_value).sum())
     return kept
 
 
@@ -330,13 +329,18 @@ def _text_message(n: int, where: str) -> str:
     return f"{n} cell(s) are not numbers and were left out: {where}."
 
 
-def _report_cells(report, records, mask, code, message) -> None:
+def _report_cells(
+    report: ValidationReport,
+    records: pd.DataFrame,
+    mask: pd.Series,
+    severity: Severity,
+    code: str,
+    message: Callable[[int, str], str],
+) -> None:
     if mask.any():
         locations = _locations(records, mask)
-        severity = "note" if code == "missing_marker" else "warning"
-        report.add(
-            severity, code, message(int(mask.sum()), describe_locations(locations)), locations
-        )
+        where = describe_locations(locations)
+        report.add(severity, code, message(int(mask.sum()), where), locations)
 
 
 def _merge_visit_spellings(records: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:

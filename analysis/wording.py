@@ -5,6 +5,8 @@ Wording is descriptive, never causal: scores "were lower", never "the treatment 
 
 from __future__ import annotations
 
+import numpy as np
+
 from analysis.compare import Comparison
 from analysis.paired import p_phrase
 
@@ -33,21 +35,13 @@ def plain_sentence(comparison: Comparison) -> str:
     s = comparison.stats
     inst = comparison.instrument
     name = inst.short_label if inst.known else f"'{comparison.outcome}'"
-    unit = (
-        f" {inst.unit}" if inst.unit and inst.unit != "points" else " points" if inst.unit else ""
-    )
+    unit = f" {inst.unit}" if inst.unit else ""
     if s.n_pairs == 0:
         return (
             f"No patient has {name} recorded at both {comparison.before} and {comparison.after}, "
             "so the two visits cannot be compared."
         )
-    higher_lower = (
-        "higher"
-        if (s.mean_change or 0) > 0
-        else "lower"
-        if (s.mean_change or 0) < 0
-        else "the same"
-    )
+    higher_lower = {1: "higher", -1: "lower", 0: "the same"}[int(np.sign(s.mean_change or 0))]
     text = (
         f"Among the {s.n_pairs} patients with {name} recorded at both {comparison.before} and "
         f"{comparison.after}, the average went from {number(s.mean_before)} to "
@@ -65,13 +59,13 @@ def plain_sentence(comparison: Comparison) -> str:
             "that is better or worse is not known for this outcome until you set its direction."
         )
     else:
-        text += f" {s.n_improved} of {s.n_pairs} ({_pct(s.n_improved, s.n_pairs)}) improved"
+        text += f" {s.n_improved} of {s.n_pairs} ({_pct(s.pct_improved)}) improved"
         if s.n_improved_mcid is not None:
             text += (
-                f", {s.n_improved_mcid} ({_pct(s.n_improved_mcid, s.n_pairs)}) by at least the "
+                f", {s.n_improved_mcid} ({_pct(s.pct_improved_mcid)}) by at least the "
                 f"clinically important difference of {inst.mcid_abs_text()}"
             )
-        text += f", and {s.n_worsened} ({_pct(s.n_worsened, s.n_pairs)}) got worse."
+        text += f", and {s.n_worsened} ({_pct(s.pct_worsened)}) got worse."
     if s.recommended_test:
         text += f" {s.recommended_reason} It gives {p_phrase(s.p_value_recommended)}" + (
             ", so a change this large would be unusual if scores had truly stayed the same."
@@ -83,7 +77,5 @@ def plain_sentence(comparison: Comparison) -> str:
     return text
 
 
-def _pct(k: int | None, n: int) -> str:
-    if k is None or n == 0:
-        return "undefined"
-    return f"{100 * k / n:.0f}%"
+def _pct(percent: float | None) -> str:
+    return "undefined" if percent is None else f"{percent:.0f}%"

@@ -86,16 +86,15 @@ card[2].metric(
     help="Mean change divided by the SD of the changes (Lakens 2013).",
 )
 card[2].caption(f"{s.n_pairs} patients with both values; {comparison.n_excluded} without")
-if s.n_improved_mcid is not None:
-    share = 100 * s.n_improved_mcid / s.n_pairs
+if s.pct_improved_mcid is not None:
     card[3].metric(
         f"Improved by ≥ {inst.mcid_abs_text()}",
-        f"{share:.0f}%",
+        f"{s.pct_improved_mcid:.0f}%",
         help=f"The clinically important difference for this instrument ({inst.source}).",
     )
     card[3].caption(f"{s.n_improved_mcid} of {s.n_pairs} patients")
-elif s.n_improved is not None:
-    card[3].metric("Improved", f"{100 * s.n_improved / s.n_pairs:.0f}%")
+elif s.pct_improved is not None:
+    card[3].metric("Improved", f"{s.pct_improved:.0f}%")
     card[3].caption(
         f"{s.n_improved} of {s.n_pairs}; no established clinically important difference"
     )
