@@ -16,7 +16,9 @@ import pandas as pd
 
 from analysis.compare import cohort_summary, compare_visits
 from analysis.paired import format_p, p_phrase
+from analysis.responders import responder_analysis
 from analysis.source import LoadResult, load_path
+from analysis.trajectory import trajectory_report
 from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
 
 EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
@@ -46,6 +48,22 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
     summary.add_argument("--sheet")
+
+    trajectory = sub.add_parser("trajectory", help="one outcome at every visit, tests over time")
+    trajectory.add_argument("file")
+    trajectory.add_argument("--outcome", required=True)
+    trajectory.add_argument("--baseline", help="override the detected baseline visit")
+    trajectory.add_argument("--json", action="store_true")
+    trajectory.add_argument("--sheet")
+
+    responders = sub.add_parser("responders", help="responder rates at one follow-up visit")
+    responders.add_argument("file")
+    responders.add_argument("--outcome", required=True)
+    responders.add_argument("--visit", required=True)
+    responders.add_argument("--baseline", help="override the detected baseline visit")
+    responders.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
+    responders.add_argument("--json", action="store_true")
+    responders.add_argument("--sheet")
     return parser
 
 
@@ -146,7 +164,84 @@ def _cmd_summary(args) -> int:
     return EXIT_OK
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-safe dicts (NaN becomes None)."""
+    return json.loads(frame.to_json(orient="records"))
+
+
+def _cmd_trajectory(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_UNUSABLE
+    dataset = loaded.dataset
+    if args.outcome not in dataset.outcomes:
+        print(f"Outcome {args.outcome!r} is not in the data; outcomes: "
+              + ", ".join(dataset.outcomes), file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    result = trajectory_report(dataset, args.outcome)
+    if args.json:
+        print(_strict_json(result))
+        return EXIT_OK
+    per_visit = pd.DataFrame(result["visits"])
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"{result['outcome_label']} at every visit (baseline {dataset.baseline!r})")
+        print(per_visit.round(3).to_string(index=False))
+    fr = result["friedman"]
+    print(
+        f"\nFriedman test across {', '.join(fr['visits'])}: "
+        + (
+            f"chi-squared = {fr['statistic']:.3f}, df = {fr['df']}, {p_phrase(fr['p_value'])}"
+            if fr["statistic"] is not None
+            else f"not computed ({fr['reason']})"
+        )
+        + f"; {fr['n_complete']} patients complete at every visit, {fr['n_excluded']} left out"
+    )
+    mm = result["mixed_model"]
+    note = f"; {mm['reason']}" if mm["reason"] else ""
+    print(
+        "\nLinear mixed model (REML, random intercept per patient): "
+        f"{mm['n_patients']} patients, {mm['n_values']} values{note}"
+    )
+    if mm["estimates"]:
+        estimates = pd.DataFrame(mm["estimates"]).round(4)
+        estimates["p_value"] = estimates["p_value"].map(format_p)
+        print(estimates.to_string(index=False))
+    print("\n" + UNCONTROLLED_CAVEAT)
+    return EXIT_OK
+
+
+def _cmd_responders(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_UNUSABLE
+    try:
+        analysis = responder_analysis(loaded.dataset, args.outcome, args.visit, args.direction)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    result = analysis.to_dict()
+    if args.json:
+        print(_strict_json(result))
+        return EXIT_OK
+    print(f"{analysis.instrument.label}: responders at {args.visit} "
+          f"({analysis.instrument.direction_text()})")  # fmt: skip
+    print(f"treated (baseline value): {analysis.n_treated}   evaluable: {analysis.n_evaluable}   "
+          f"percent change undefined (baseline 0): {analysis.n_zero_baseline}")  # fmt: skip
+    if analysis.rates.empty:
+        print("No responder thresholds: the direction of improvement is unknown.")
+    else:
+        print(analysis.rates.round(1).to_string(index=False))
+    print("\n" + UNCONTROLLED_CAVEAT)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"validate": _cmd_validate, "compare": _cmd_compare, "summary": _cmd_summary}
+    handler = {
+        "validate": _cmd_validate,
+        "compare": _cmd_compare,
+        "summary": _cmd_summary,
+        "trajectory": _cmd_trajectory,
+        "responders": _cmd_responders,
+    }
     return handler[args.command](args)

@@ -1,0 +1,334 @@
+"""Figures for follow-up over time, responders and the patient view (plotly, pure)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis.figures import STATUS_COLOURS
+from analysis.instruments import lookup
+from analysis.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL, ResponderAnalysis
+
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+_LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=30, t=60, b=50))
+_LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0)
+MAX_PATIENT_LINES = 2000  # past this, individual lines give way to quantile bands
+
+
+def _label(outcome: str) -> str:
+    inst = lookup(outcome)
+    return inst.label if inst.known else outcome
+
+
+def over_time(summary: pd.DataFrame, outcome: str, statistic: str = "mean") -> go.Figure:
+    """Mean with 95% CI (or median with IQR) at every visit, n printed at each point."""
+    fig = go.Figure()
+    groups = summary.groupby("group", sort=False) if "group" in summary else [("all", summary)]
+    for i, (name, part) in enumerate(groups):
+        if statistic == "median":
+            y, low, high = part["median"], part["q1"], part["q3"]
+        else:
+            y, low, high = part["mean"], part["ci_low"], part["ci_high"]
+        fig.add_trace(
+            go.Scatter(
+                x=part["visit"],
+                y=y,
+                mode="lines+markers+text",
+                name=str(name),
+                text=[f"n={n}" for n in part["n"]],
+                textposition="top right",
+                line=dict(color=PALETTE[i % len(PALETTE)], width=3),
+                error_y=dict(type="data", symmetric=False, array=high - y, arrayminus=y - low),
+                hovertemplate="%{x}: %{y:.2f} (%{text})<extra>" + str(name) + "</extra>",
+            )
+        )
+    band = "95% CI" if statistic == "mean" else "interquartile range"
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"{statistic.capitalize()} at each visit (bars: {band})",
+        yaxis_title=_label(outcome),
+        xaxis=dict(type="category"),
+        legend=_LEGEND_BELOW,
+        showlegend="group" in summary,
+        height=460,
+    )
+    return fig
+
+
+def change_over_time(change: pd.DataFrame, outcome: str) -> go.Figure:
+    """Mean change from baseline with 95% CI; the baseline has no change, so no point."""
+    follow = change.loc[change["mean_change"].notna()]
+    fig = go.Figure(
+        go.Scatter(
+            x=follow["visit"],
+            y=follow["mean_change"],
+            mode="lines+markers+text",
+            text=[f"n={n}" for n in follow["n"]],
+            textposition="top right",
+            line=dict(color="#0072B2", width=3),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=(follow["ci_high"] - follow["mean_change"]).fillna(0),
+                arrayminus=(follow["mean_change"] - follow["ci_low"]).fillna(0),
+            ),
+            hovertemplate="%{x}: %{y:.2f} (%{text})<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line=dict(color="#333", width=1))
+    fig.update_layout(
+        **_LAYOUT,
+        title="Mean change from baseline (bars: 95% CI; baseline has no change)",
+        yaxis_title=f"change in {_label(outcome)}",
+        xaxis=dict(type="category", categoryarray=list(change["visit"]), categoryorder="array"),
+        height=420,
+    )
+    return fig
+
+
+def spaghetti(
+    trajectories: pd.DataFrame, visits: list[str], outcome: str, highlight: str | None = None
+) -> go.Figure:
+    """Every patient's trajectory; one highlighted. Many patients: a 10-90% band instead."""
+    fig = go.Figure()
+    order = {v: i for i, v in enumerate(visits)}
+    data = trajectories.assign(x=trajectories["visit"].map(order)).sort_values(["patient_id", "x"])
+    n_patients = data["patient_id"].nunique()
+    if n_patients <= MAX_PATIENT_LINES:
+        breaks = data["patient_id"].ne(data["patient_id"].shift(-1))
+        xs = np.where(breaks, np.nan, 0.0)
+        x = np.column_stack([data["x"], xs]).ravel()
+        y = np.column_stack([data["value"], xs]).ravel()
+        keep = ~(np.isnan(x) & np.isnan(y)) | np.repeat(breaks.to_numpy(), 2)
+        fig.add_trace(
+            go.Scattergl(
+                x=x[keep],
+                y=y[keep],
+                mode="lines",
+                name=f"each patient ({n_patients})",
+                line=dict(color="rgba(100,100,100,0.25)", width=1),
+                hoverinfo="skip",
+            )
+        )
+        title = "Each patient's values over time"
+    else:
+        q = data.groupby("x")["value"].quantile([0.1, 0.5, 0.9]).unstack()
+        fig.add_trace(go.Scatter(x=q.index, y=q[0.9], line=dict(width=0), showlegend=False))
+        fig.add_trace(
+            go.Scatter(
+                x=q.index,
+                y=q[0.1],
+                fill="tonexty",
+                fillcolor="rgba(0,114,178,0.2)",
+                line=dict(width=0),
+                name="10th-90th percentile",
+            )
+        )
+        title = f"{n_patients} patients: too many for one line each, shown as a percentile band"
+    if highlight is not None:
+        mine = data.loc[data["patient_id"] == highlight]
+        fig.add_trace(
+            go.Scatter(
+                x=mine["x"],
+                y=mine["value"],
+                mode="lines+markers",
+                name=f"patient {highlight}",
+                line=dict(color="#D55E00", width=4),
+                marker=dict(size=10),
+            )
+        )
+    fig.update_layout(
+        **_LAYOUT,
+        title=title,
+        yaxis_title=_label(outcome),
+        xaxis=dict(tickmode="array", tickvals=list(range(len(visits))), ticktext=visits),
+        legend=_LEGEND_BELOW,
+        height=460,
+    )
+    return fig
+
+
+def attrition_bars(attrition: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(
+        go.Bar(
+            x=attrition["visit"],
+            y=attrition["patients"],
+            text=[f"{n}" for n in attrition["patients"]],
+            textposition="outside",
+            marker_color="#7F7F7F",
+            hovertemplate="%{x}: %{y} patients<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Patients remaining",
+        yaxis=dict(title="patients", range=[0, float(attrition["patients"].max() or 1) * 1.2]),
+        xaxis=dict(type="category"),
+        height=460,
+    )
+    return fig
+
+
+def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
+    """Each patient's change at the visit, sorted, with the responder thresholds marked."""
+    inst = analysis.instrument
+    column = "pchg" if scale == "percent" else "chg"
+    data = analysis.patients.loc[analysis.patients[column].notna()]
+    sign = -1 if inst.direction == "lower" else 1
+    data = data.sort_values(column, ascending=inst.direction != "lower")
+    better = sign * data[column]
+    colours = np.where(better > 0, STATUS_COLOURS["improved"], STATUS_COLOURS["worsened"])
+    colours = np.where(better == 0, STATUS_COLOURS["unchanged"], colours)
+    fig = go.Figure(
+        go.Bar(
+            x=list(range(len(data))),
+            y=data[column],
+            marker_color=colours,
+            customdata=data["patient_id"],
+            hovertemplate="patient %{customdata}<br>%{y:.1f}<extra></extra>",
+        )
+    )
+    if inst.direction is not None:
+        if scale == "percent":
+            for limit, name in ((IMMPACT_MODERATE, "30%"), (IMMPACT_SUBSTANTIAL, "50%")):
+                fig.add_hline(
+                    y=sign * limit,
+                    line=dict(color="#333", dash="dash"),
+                    annotation_text=f"{name} improvement (IMMPACT)",
+                )
+        elif inst.mcid_abs is not None:
+            fig.add_hline(
+                y=sign * inst.mcid_abs,
+                line=dict(color="#333", dash="dash"),
+                annotation_text=f"clinically important improvement ({inst.mcid_abs_text()})",
+            )
+    unit = "%" if scale == "percent" else (inst.unit or "")
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"Change from baseline at {analysis.visit}, one bar per patient (n = {len(data)})",
+        yaxis_title=f"change ({unit})",
+        xaxis=dict(title="patients, sorted", showticklabels=False),
+        bargap=0.1,
+        height=460,
+    )
+    return fig
+
+
+def regression_to_mean(analysis: ResponderAnalysis) -> go.Figure:
+    data = analysis.patients.loc[analysis.patients["chg"].notna()]
+    fig = go.Figure(
+        go.Scatter(
+            x=data["base"],
+            y=data["chg"],
+            mode="markers",
+            name="patients",
+            marker=dict(color="#0072B2", opacity=0.5, size=8),
+            customdata=data["patient_id"],
+            hovertemplate="patient %{customdata}<br>baseline %{x}<br>change %{y}<extra></extra>",
+        )
+    )
+    if analysis.rtm_slope is not None:
+        xs = np.array([data["base"].min(), data["base"].max()])
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=analysis.rtm_intercept + analysis.rtm_slope * xs,
+                mode="lines",
+                name="fitted line",
+                line=dict(color="#D55E00", width=3),
+            )
+        )
+    r = "undefined" if analysis.rtm_r is None else f"{analysis.rtm_r:.2f}"
+    fig.add_hline(y=0, line=dict(color="#333", width=1))
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"Change against baseline value (r = {r})",
+        xaxis_title=f"baseline {_label(analysis.outcome)}",
+        yaxis_title=f"change at {analysis.visit}",
+        legend=_LEGEND_BELOW,
+        height=460,
+    )
+    return fig
+
+
+def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> go.Figure:
+    """One small chart per outcome: the patient against the cohort median and IQR band."""
+    outcomes = list(dict.fromkeys(values["outcome"]))
+    cols = 2
+    rows = max(1, math.ceil(len(outcomes) / cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[_label(o) for o in outcomes],
+        vertical_spacing=0.12 / max(1, rows / 3),
+        horizontal_spacing=0.08,
+    )
+    for i, outcome in enumerate(outcomes):
+        part = values.loc[values["outcome"] == outcome].set_index("visit").reindex(visits)
+        part = part.loc[part["cohort_n"].notna()]
+        row, col = i // cols + 1, i % cols + 1
+        first = i == 0
+        fig.add_trace(
+            go.Scatter(
+                x=list(part.index),
+                y=part["cohort_q3"],
+                line=dict(width=0),
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=row,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=list(part.index),
+                y=part["cohort_q1"],
+                fill="tonexty",
+                fillcolor="rgba(0,114,178,0.15)",
+                line=dict(width=0),
+                name="cohort interquartile range",
+                showlegend=first,
+                hoverinfo="skip",
+            ),
+            row=row,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=list(part.index),
+                y=part["cohort_median"],
+                mode="lines",
+                line=dict(color="#0072B2", dash="dash"),
+                name="cohort median",
+                showlegend=first,
+            ),
+            row=row,
+            col=col,
+        )
+        mine = part["value"].dropna()
+        fig.add_trace(
+            go.Scatter(
+                x=list(mine.index),
+                y=mine,
+                mode="lines+markers",
+                line=dict(color="#D55E00", width=3),
+                marker=dict(size=9),
+                name=f"patient {patient_id}",
+                showlegend=first,
+            ),
+            row=row,
+            col=col,
+        )
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=visits)
+    fig.update_layout(
+        template="plotly_white",
+        font=dict(size=13),
+        height=300 * rows + 80,
+        margin=dict(l=50, r=30, t=60, b=40),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0 + 0.12 / rows, x=0),
+    )
+    return fig

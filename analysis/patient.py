@@ -1,0 +1,111 @@
+"""One patient's view: every outcome over time against the cohort, and responder status.
+
+Only the pseudonymous patient ID and the attributes in the data are shown."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.dataset import Dataset
+from analysis.instruments import lookup
+from analysis.trajectory import visit_summary
+from analysis.wording import UNCONTROLLED_CAVEAT, number
+
+
+@dataclass
+class PatientProfile:
+    patient_id: str
+    attributes: dict[str, object]
+    values: pd.DataFrame  # outcome, visit, value, cohort_median, cohort_q1, cohort_q3, cohort_n
+    status: pd.DataFrame  # outcome, last visit, baseline, last value, change, % change, verdicts
+
+
+def patient_profile(dataset: Dataset, patient_id: str) -> PatientProfile:
+    if patient_id not in set(dataset.patients):
+        raise ValueError(f"Patient {patient_id!r} is not in the data.")
+    own = dataset.long.loc[dataset.long["patient_id"] == patient_id]
+    frames, status_rows = [], []
+    for outcome in [o for o in dataset.outcomes if o in set(own["outcome"])]:
+        cohort = visit_summary(dataset, outcome)[["visit", "n", "median", "q1", "q3"]]
+        mine = own.loc[own["outcome"] == outcome, ["visit", "value"]]
+        merged = cohort.merge(mine, on="visit", how="left").rename(
+            columns={
+                "n": "cohort_n",
+                "median": "cohort_median",
+                "q1": "cohort_q1",
+                "q3": "cohort_q3",
+            }
+        )
+        merged.insert(0, "outcome", outcome)
+        frames.append(merged)
+        status_rows.append(_status(dataset, outcome, mine.set_index("visit")["value"]))
+    attributes = {}
+    if patient_id in dataset.attributes.index:
+        attributes = {k: v for k, v in dataset.attributes.loc[patient_id].items() if pd.notna(v)}
+    return PatientProfile(
+        patient_id, attributes, pd.concat(frames, ignore_index=True), pd.DataFrame(status_rows)
+    )
+
+
+def _status(dataset: Dataset, outcome: str, values: pd.Series) -> dict:
+    inst = lookup(outcome)
+    base = values.get(dataset.baseline)
+    follow = [v for v in dataset.follow_up_visits if v in values.index and pd.notna(values[v])]
+    row = {"outcome": inst.label if inst.known else outcome, "baseline": base}
+    if base is None or pd.isna(base) or not follow:
+        row.update(
+            {"last visit": follow[-1] if follow else "", "status": "no baseline or no follow-up"}
+        )
+        return row
+    last = follow[-1]
+    change = values[last] - base
+    pct = 100 * change / base if base != 0 else None
+    row.update({"last visit": last, "last value": values[last], "change": change, "% change": pct})
+    if inst.direction is None:
+        row["status"] = "direction unknown"
+        return row
+    better = -change if inst.direction == "lower" else change
+    better_pct = None if pct is None else (-pct if inst.direction == "lower" else pct)
+    verdicts = []
+    if better_pct is not None and better_pct >= 50 - 1e-9:
+        verdicts.append("≥50% improvement")
+    elif better_pct is not None and better_pct >= 30 - 1e-9:
+        verdicts.append("≥30% improvement")
+    if inst.mcid_abs is not None and better >= inst.mcid_abs - 1e-9:
+        verdicts.append(f"≥{inst.mcid_abs_text()} improvement")
+    row["status"] = ", ".join(verdicts) or ("worse" if better < 0 else "below thresholds")
+    return row
+
+
+def patient_html(profile: PatientProfile, figure_html: str, synthetic: bool) -> str:
+    """A self-contained, printable page for one patient (figure HTML passed in)."""
+    attrs = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in profile.attributes.items()
+    )
+    status = profile.status.copy()
+    for column in ("baseline", "last value", "change", "% change"):
+        if column in status:
+            status[column] = status[column].map(lambda x: "" if pd.isna(x) else number(x, 1))
+    banner = (
+        "<p class='synthetic'>Synthetic demo data: not a real patient.</p>" if synthetic else ""
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>Patient {html.escape(profile.patient_id)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
+.synthetic {{ background: #e8f0fe; padding: 6px; }}
+.caveat {{ font-size: 0.9em; color: #555; }}
+@media print {{ body {{ margin: 0; }} .figure {{ page-break-before: always; }} }}
+</style></head><body>
+<h1>Patient {html.escape(profile.patient_id)}</h1>{banner}
+<h2>Attributes</h2><table>{attrs}</table>
+<h2>Status at the last follow-up visit</h2>{status.to_html(index=False, na_rep="", escape=True)}
+<div class="figure">{figure_html}</div>
+<p class="caveat">{html.escape(UNCONTROLLED_CAVEAT)}</p>
+</body></html>"""
