@@ -19,6 +19,9 @@ st.set_page_config(
 PAGES = [
     st.Page("pages/overview.py", title="Overview", default=True, icon=":material/home:"),
     st.Page("pages/compare.py", title="Compare visits", icon=":material/compare_arrows:"),
+    st.Page("pages/over_time.py", title="Over time", icon=":material/timeline:"),
+    st.Page("pages/responders.py", title="Responders", icon=":material/groups:"),
+    st.Page("pages/patient.py", title="Patient", icon=":material/person:"),
     st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
 ]
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.compare import cohort_summary, compare_visits
-from analysis.paired import format_p, p_phrase
+from analysis.paired import format_p, json_safe, p_phrase
 from analysis.responders import responder_analysis
 from analysis.source import LoadResult, load_path
 from analysis.trajectory import trajectory_report
@@ -148,8 +148,7 @@ def _cmd_summary(args) -> int:
         return EXIT_UNUSABLE
     table = cohort_summary(loaded.dataset)
     if args.json:
-        records = json.loads(table.to_json(orient="records"))
-        print(_strict_json(records))
+        print(_strict_json(_records(table)))
     elif args.csv:
         table.to_csv(sys.stdout, index=False)
     else:
@@ -165,8 +164,8 @@ def _cmd_summary(args) -> int:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-safe dicts (NaN becomes None)."""
-    return json.loads(frame.to_json(orient="records"))
+    """Rows as JSON-safe dicts at full precision (NaN becomes None)."""
+    return [json_safe(row) for row in frame.to_dict("records")]
 
 
 def _cmd_trajectory(args) -> int:

@@ -14,7 +14,7 @@ from analysis.instruments import lookup
 from analysis.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL, ResponderAnalysis
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
-_LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=30, t=60, b=50))
+_LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=50, t=60, b=50))
 _LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0)
 MAX_PATIENT_LINES = 2000  # past this, individual lines give way to quantile bands
 
@@ -40,7 +40,7 @@ def over_time(summary: pd.DataFrame, outcome: str, statistic: str = "mean") -> g
                 mode="lines+markers+text",
                 name=str(name),
                 text=[f"n={n}" for n in part["n"]],
-                textposition="top right",
+                textposition="top center",
                 line=dict(color=PALETTE[i % len(PALETTE)], width=3),
                 error_y=dict(type="data", symmetric=False, array=high - y, arrayminus=y - low),
                 hovertemplate="%{x}: %{y:.2f} (%{text})<extra>" + str(name) + "</extra>",
@@ -68,7 +68,7 @@ def change_over_time(change: pd.DataFrame, outcome: str) -> go.Figure:
             y=follow["mean_change"],
             mode="lines+markers+text",
             text=[f"n={n}" for n in follow["n"]],
-            textposition="top right",
+            textposition="top center",
             line=dict(color="#0072B2", width=3),
             error_y=dict(
                 type="data",
@@ -82,7 +82,7 @@ def change_over_time(change: pd.DataFrame, outcome: str) -> go.Figure:
     fig.add_hline(y=0, line=dict(color="#333", width=1))
     fig.update_layout(
         **_LAYOUT,
-        title="Mean change from baseline (bars: 95% CI; baseline has no change)",
+        title="Mean change from baseline (bars: 95% CI)",
         yaxis_title=f"change in {_label(outcome)}",
         xaxis=dict(type="category", categoryarray=list(change["visit"]), categoryorder="array"),
         height=420,
@@ -99,15 +99,11 @@ def spaghetti(
     data = trajectories.assign(x=trajectories["visit"].map(order)).sort_values(["patient_id", "x"])
     n_patients = data["patient_id"].nunique()
     if n_patients <= MAX_PATIENT_LINES:
-        breaks = data["patient_id"].ne(data["patient_id"].shift(-1))
-        xs = np.where(breaks, np.nan, 0.0)
-        x = np.column_stack([data["x"], xs]).ravel()
-        y = np.column_stack([data["value"], xs]).ravel()
-        keep = ~(np.isnan(x) & np.isnan(y)) | np.repeat(breaks.to_numpy(), 2)
+        x, y = _with_gaps(data)
         fig.add_trace(
             go.Scattergl(
-                x=x[keep],
-                y=y[keep],
+                x=x,
+                y=y,
                 mode="lines",
                 name=f"each patient ({n_patients})",
                 line=dict(color="rgba(100,100,100,0.25)", width=1),
@@ -117,11 +113,14 @@ def spaghetti(
         title = "Each patient's values over time"
     else:
         q = data.groupby("x")["value"].quantile([0.1, 0.5, 0.9]).unstack()
-        fig.add_trace(go.Scatter(x=q.index, y=q[0.9], line=dict(width=0), showlegend=False))
+        fig.add_trace(
+            go.Scatter(x=q.index, y=q[0.9], mode="lines", line=dict(width=0), showlegend=False)
+        )
         fig.add_trace(
             go.Scatter(
                 x=q.index,
                 y=q[0.1],
+                mode="lines",
                 fill="tonexty",
                 fillcolor="rgba(0,114,178,0.2)",
                 line=dict(width=0),
@@ -150,6 +149,17 @@ def spaghetti(
         height=460,
     )
     return fig
+
+
+def _with_gaps(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of all patients in one trace, a NaN gap after each patient (sorted by patient)."""
+    last = data["patient_id"].ne(data["patient_id"].shift(-1)).to_numpy()
+    position = np.arange(len(data)) + np.concatenate([[0], np.cumsum(last)[:-1]])
+    x = np.full(len(data) + int(last.sum()), np.nan)
+    y = x.copy()
+    x[position] = data["x"].to_numpy()
+    y[position] = data["value"].to_numpy()
+    return x, y
 
 
 def attrition_bars(attrition: pd.DataFrame) -> go.Figure:
@@ -199,12 +209,14 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
                     y=sign * limit,
                     line=dict(color="#333", dash="dash"),
                     annotation_text=f"{name} improvement (IMMPACT)",
+                    annotation_position="bottom left",
                 )
         elif inst.mcid_abs is not None:
             fig.add_hline(
                 y=sign * inst.mcid_abs,
                 line=dict(color="#333", dash="dash"),
                 annotation_text=f"clinically important improvement ({inst.mcid_abs_text()})",
+                annotation_position="bottom left",
             )
     unit = "%" if scale == "percent" else (inst.unit or "")
     fig.update_layout(
@@ -276,6 +288,7 @@ def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> 
             go.Scatter(
                 x=list(part.index),
                 y=part["cohort_q3"],
+                mode="lines",
                 line=dict(width=0),
                 showlegend=False,
                 hoverinfo="skip",
@@ -287,6 +300,7 @@ def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> 
             go.Scatter(
                 x=list(part.index),
                 y=part["cohort_q1"],
+                mode="lines",
                 fill="tonexty",
                 fillcolor="rgba(0,114,178,0.15)",
                 line=dict(width=0),

@@ -91,14 +91,15 @@ class PairedResult:
 
     def to_dict(self) -> dict:
         """JSON-safe: undefined numbers are None, numpy scalars become Python numbers."""
-        return {k: _json_safe(v) for k, v in asdict(self).items()}
+        return {k: json_safe(v) for k, v in asdict(self).items()}
 
 
-def _json_safe(value):
+def json_safe(value):
+    """Python scalars for JSON: numpy numbers converted, NaN and infinities become None."""
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, (float, np.floating)):

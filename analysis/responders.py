@@ -24,6 +24,7 @@ from scipy import stats
 
 from analysis.dataset import Dataset
 from analysis.instruments import Direction, Instrument, lookup
+from analysis.paired import json_safe
 
 PLACEBO_PAIN_CHANGE = -1.54
 PLACEBO_PAIN_50PCT_RATE = 25.0
@@ -57,18 +58,20 @@ class ResponderAnalysis:
     rtm_intercept: float | None
 
     def to_dict(self) -> dict:
-        rates = self.rates.astype(object).where(self.rates.notna(), None)
-        return {
-            "outcome": self.outcome,
-            "visit": self.visit,
-            "direction": self.instrument.direction,
-            "n_treated": self.n_treated,
-            "n_evaluable": self.n_evaluable,
-            "n_missing_follow_up": self.n_treated - self.n_evaluable,
-            "n_percent_change_undefined": self.n_zero_baseline,
-            "rates": rates.to_dict("records"),
-            "regression_to_mean_r": self.rtm_r,
-        }
+        """JSON-safe summary (the CLI's responders output)."""
+        return json_safe(
+            {
+                "outcome": self.outcome,
+                "visit": self.visit,
+                "direction": self.instrument.direction,
+                "n_treated": self.n_treated,
+                "n_evaluable": self.n_evaluable,
+                "n_missing_follow_up": self.n_treated - self.n_evaluable,
+                "n_percent_change_undefined": self.n_zero_baseline,
+                "rates": self.rates.to_dict("records"),
+                "regression_to_mean_r": self.rtm_r,
+            }
+        )
 
 
 def responder_analysis(

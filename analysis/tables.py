@@ -6,7 +6,7 @@ import pandas as pd
 
 from analysis.compare import Comparison
 from analysis.instruments import lookup
-from analysis.paired import format_p
+from analysis.paired import format_p, p_phrase
 from analysis.wording import number
 
 
@@ -138,5 +138,121 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
             "mean change (95% CI)": summary.apply(change, axis=1),
             "improved": summary.apply(improved, axis=1),
             "p (test)": summary.apply(test, axis=1),
+        }
+    )
+
+
+def _fmt(x, digits: int = 2) -> str:
+    return "" if x is None or pd.isna(x) else number(float(x), digits)
+
+
+def visit_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per-visit numbers as text: n, mean (95% CI), SD, median [IQR]."""
+    table = pd.DataFrame(
+        {
+            "visit": summary["visit"],
+            "patients": summary["n"].astype(int),
+            "mean (95% CI)": [
+                f"{_fmt(m)} ({_fmt(lo)} to {_fmt(hi)})" if pd.notna(lo) else _fmt(m)
+                for m, lo, hi in zip(
+                    summary["mean"], summary["ci_low"], summary["ci_high"], strict=True
+                )
+            ],
+            "SD": summary["sd"].map(_fmt),
+            "median [IQR]": [
+                f"{_fmt(m)} [{_fmt(a)}, {_fmt(b)}]"
+                for m, a, b in zip(summary["median"], summary["q1"], summary["q3"], strict=True)
+            ],
+        }
+    )
+    if "group" in summary:
+        table.insert(0, "group", summary["group"])
+    return table
+
+
+def change_table(change: pd.DataFrame) -> pd.DataFrame:
+    """Change from baseline by visit; the baseline row says 'no change (baseline)'."""
+    text = []
+    for row in change.itertuples():
+        if row.note.startswith("baseline"):
+            text.append("no change (baseline)")
+        elif pd.isna(row.mean_change):
+            text.append("undefined: " + row.note)
+        elif pd.isna(row.ci_low):
+            text.append(_fmt(row.mean_change))
+        else:
+            text.append(f"{_fmt(row.mean_change)} ({_fmt(row.ci_low)} to {_fmt(row.ci_high)})")
+    return pd.DataFrame(
+        {"visit": change["visit"], "patients": change["n"], "mean change (95% CI)": text}
+    )
+
+
+def friedman_sentence(result) -> str:
+    """The Friedman result in plain words, with which patients it used."""
+    visits = ", ".join(result.visits) if result.visits else "no visits"
+    if result.statistic is None:
+        return f"Friedman test across {visits}: not computed, because {result.reason}."
+    verdict = (
+        "values differ across these visits more than chance alone would usually produce"
+        if result.p_value < 0.05
+        else "the data are compatible with no change across these visits"
+    )
+    return (
+        f"Friedman test across {visits} (ranks each patient's values, so it needs patients "
+        f"with a value at every visit): {result.n_complete} patients used, "
+        f"{result.n_excluded} left out for a missing visit. Chi-squared = "
+        f"{result.statistic:.2f}, df = {result.df}, {p_phrase(result.p_value)}: {verdict}."
+    )
+
+
+def mixed_model_table(model) -> pd.DataFrame:
+    e = model.estimates
+    return pd.DataFrame(
+        {
+            "visit": e["visit"],
+            "difference from baseline (95% CI)": [
+                f"{_fmt(m)} ({_fmt(lo)} to {_fmt(hi)})"
+                for m, lo, hi in zip(e["estimate"], e["ci_low"], e["ci_high"], strict=True)
+            ],
+            "SE": e["se"].map(_fmt),
+            "p": e["p_value"].map(format_p),
+        }
+    )
+
+
+def responder_table(analysis) -> pd.DataFrame:
+    """Responder rates both ways, with exact 95% CIs, as text."""
+    r = analysis.rates
+
+    def rate(k, n, pct, lo, hi) -> str:
+        if pct is None or pd.isna(pct):
+            return "undefined (no patients)"
+        return f"{k}/{n} = {pct:.0f}% ({lo:.0f}% to {hi:.0f}%)"
+
+    return pd.DataFrame(
+        {
+            "responder definition": r["threshold"],
+            "completers only (95% CI)": [
+                rate(k, n, p, lo, hi)
+                for k, n, p, lo, hi in zip(
+                    r["responders"],
+                    r["n_completers"],
+                    r["rate_completers"],
+                    r["ci_low_completers"],
+                    r["ci_high_completers"],
+                    strict=True,
+                )
+            ],
+            "all treated, missing = non-responder (95% CI)": [
+                rate(k, n, p, lo, hi)
+                for k, n, p, lo, hi in zip(
+                    r["responders"],
+                    r["n_treated"],
+                    r["rate_all_treated"],
+                    r["ci_low_all_treated"],
+                    r["ci_high_all_treated"],
+                    strict=True,
+                )
+            ],
         }
     )

@@ -22,6 +22,7 @@ from scipy import stats
 
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
+from analysis.paired import json_safe
 
 
 def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -35,10 +36,9 @@ def visit_summary(dataset: Dataset, outcome: str, by: str | None = None) -> pd.D
     data = dataset.long.loc[dataset.long["outcome"] == outcome, ["patient_id", "visit", "value"]]
     keys = ["visit"]
     if by is not None:
-        groups = (
-            dataset.attributes[by].astype(object).where(dataset.attributes[by].notna(), "missing")
-        )
-        data = data.assign(group=data["patient_id"].map(groups).astype(str))
+        column = dataset.attributes[by].astype(object)
+        groups = column.where(column.notna(), "missing").astype(str)
+        data = data.assign(group=data["patient_id"].map(groups))
         keys = ["group", "visit"]
     grouped = data.groupby(keys, sort=False)["value"]
     table = grouped.agg(n="count", mean="mean", sd="std", median="median").reset_index()
@@ -203,18 +203,14 @@ def trajectory_report(dataset: Dataset, outcome: str) -> dict:
     change = change_summary(dataset, outcome)[["visit", "mean_change", "ci_low", "ci_high"]]
     change = change.rename(columns={"ci_low": "change_ci_low", "ci_high": "change_ci_high"})
     per_visit = summary.merge(change, on="visit", how="left")
-    per_visit = per_visit.astype(object).where(per_visit.notna(), None)
-    friedman_result = friedman(
-        dataset, outcome, [v for v in dataset.visits if v in set(summary["visit"])]
-    )
+    visits_with_data = [v for v in dataset.visits if v in set(summary["visit"])]
     model = mixed_model(dataset, outcome)
-    estimates = model.estimates.astype(object).where(model.estimates.notna(), None)
-    return {
+    report = {
         "outcome": outcome,
         "outcome_label": lookup(outcome).label,
         "baseline": dataset.baseline,
         "visits": per_visit.to_dict("records"),
-        "friedman": vars(friedman_result),
+        "friedman": vars(friedman(dataset, outcome, visits_with_data)),
         "mixed_model": {
             "n_patients": model.n_patients,
             "n_values": model.n_values,
@@ -223,6 +219,7 @@ def trajectory_report(dataset: Dataset, outcome: str) -> dict:
             "sd_residual": model.sd_residual,
             "converged": model.converged,
             "reason": model.reason,
-            "estimates": estimates.to_dict("records"),
+            "estimates": model.estimates.to_dict("records"),
         },
     }
+    return json_safe(report)

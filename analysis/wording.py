@@ -79,3 +79,54 @@ def plain_sentence(comparison: Comparison) -> str:
 
 def _pct(percent: float | None) -> str:
     return "undefined" if percent is None else f"{percent:.0f}%"
+
+
+ATTRITION_NOTE = (
+    "Fewer patients are seen at later visits. If those who leave did worse (or better), the "
+    "average of those remaining changes even when nobody's score does: read later visits with "
+    "the number of patients in mind."
+)
+MIXED_MODEL_NOTE = (
+    "Each follow-up visit is compared with the baseline, allowing for each patient's own "
+    "level (random intercept). It is valid if missing visits are unrelated to how a patient "
+    "was doing (missing at random); patients who dropped out because they did badly would "
+    "make later visits look better."
+)
+REGRESSION_TO_MEAN_NOTE = (
+    "Patients who start with the highest scores tend to fall the most even without any "
+    "treatment, because part of a high reading is a bad day that does not repeat (regression "
+    "to the mean). A downward slope here is expected from that alone; only a control group can "
+    "separate it from a treatment effect."
+)
+
+
+def placebo_comparison(mean_change: float | None, rate_50: float | None, ci_50) -> str:
+    """How a pain result compares with the placebo arms of painful-DPN trials (Frisaldi et al.)."""
+    from analysis.responders import PLACEBO_PAIN_50PCT_RATE, PLACEBO_PAIN_CHANGE
+
+    parts = [
+        f"In the placebo arms of 21 randomised trials in painful diabetic neuropathy, pain fell "
+        f"by {abs(PLACEBO_PAIN_CHANGE):.2f} points on average and "
+        f"{PLACEBO_PAIN_50PCT_RATE:.0f}% of patients reached a 50% reduction."
+    ]
+    if mean_change is not None:
+        parts.append(f"Here the mean change is {number(mean_change, 2)} points")
+    if rate_50 is not None and ci_50[0] is not None:
+        parts[-1] += (
+            f" and {rate_50:.0f}% (95% CI {ci_50[0]:.0f}% to {ci_50[1]:.0f}%) reached a 50% "
+            "reduction"
+        )
+        if ci_50[0] <= PLACEBO_PAIN_50PCT_RATE <= ci_50[1]:
+            parts.append(
+                "The interval includes the placebo rate: these results are compatible with "
+                "what placebo alone achieves."
+            )
+        elif ci_50[0] > PLACEBO_PAIN_50PCT_RATE:
+            parts.append(
+                "The interval lies above the placebo rate, but an uncontrolled cohort cannot "
+                "show that the difference is due to the treatment (patients, visits and "
+                "expectations differ from a trial)."
+            )
+        else:
+            parts.append("The interval lies below the placebo rate.")
+    return " ".join(p.rstrip(".") + "." for p in parts)

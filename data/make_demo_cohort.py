@@ -7,6 +7,9 @@ neuropathy, followed at baseline, 1, 3, 6 and 12 months. Calibrated to published
   intramuscular autologous bone-marrow cells);
 - pain NRS about 6 ± 1.6 at baseline falling by about 2 points, the size of the placebo
   response in painful DPN trials.
+Pain and sleep scores vary from day to day (SD 1 point around each patient's usual level) and
+patients are enrolled only with a baseline pain score of 4 or more, as in trials: so, as in
+real cohorts, those who enrol on a bad day score lower later (regression to the mean).
 Patients fall into three latent classes (responders, non-responders, and some who worsen);
 dropout grows with time and some visits are missed. Nerve conduction is measured at baseline,
 6 and 12 months only; HbA1c at baseline, 3, 6 and 12 months.
@@ -30,6 +33,8 @@ DAY_JITTER = {"baseline": 7, "m1": 4, "m3": 7, "m6": 10, "m12": 14}
 DROPOUT = {"m1": 0.03, "m3": 0.05, "m6": 0.08, "m12": 0.12}
 MISSED_VISIT = 0.05
 MISSED_ITEM = 0.02
+DAY_TO_DAY_SD = {"pain_nrs": 1.0, "sleep_interference": 1.0}  # patient-reported, noisy
+ENROL_MIN_PAIN = 4  # inclusion criterion on the observed baseline pain score
 CLASSES = ("responder", "non-responder", "worsens")
 CLASS_P = (0.60, 0.28, 0.12)
 
@@ -151,11 +156,19 @@ def generate(seed: int = SEED) -> pd.DataFrame:
 
     rows = []
     for outcome, spec in OUTCOMES.items():
+        noise_sd = DAY_TO_DAY_SD.get(outcome, 0.0)
         if outcome == "hba1c":
-            base = attributes["baseline_hba1c"].to_numpy()
+            usual = attributes["baseline_hba1c"].to_numpy()
         else:
-            base = rng.normal(spec["mean"], spec["sd"], N_PATIENTS)
-        base = np.round(base.clip(spec["low"], spec["high"]), spec["decimals"])
+            # The usual level has the spread left after day-to-day variation.
+            usual = rng.normal(spec["mean"], np.sqrt(spec["sd"] ** 2 - noise_sd**2), N_PATIENTS)
+        observed = usual + rng.normal(0, noise_sd, N_PATIENTS)
+        if outcome == "pain_nrs":
+            # Enrolment on the observed score: redraw the day until it meets the criterion.
+            while (low := observed < ENROL_MIN_PAIN - 0.5).any():
+                usual[low] = rng.normal(spec["mean"], np.sqrt(spec["sd"] ** 2 - 1), low.sum())
+                observed[low] = usual[low] + rng.normal(0, noise_sd, low.sum())
+        base = np.round(observed.clip(spec["low"], spec["high"]), spec["decimals"])
         follow_visits = spec["visits"][1:]
         for visit in spec["visits"]:
             col = VISITS.index(visit)
@@ -165,7 +178,11 @@ def generate(seed: int = SEED) -> pd.DataFrame:
                 mean_change = np.array(
                     [spec["change"][c][follow_visits.index(visit)] for c in latent]
                 )
-                values = base + mean_change * tendency + rng.normal(0, spec["noise"], N_PATIENTS)
+                values = (
+                    usual
+                    + mean_change * tendency
+                    + rng.normal(0, np.hypot(spec["noise"], noise_sd), N_PATIENTS)
+                )
                 values = np.round(values.clip(spec["low"], spec["high"]), spec["decimals"])
             present = attended[:, col] & (rng.random(N_PATIENTS) > MISSED_ITEM)
             if visit == "baseline":

@@ -3,25 +3,22 @@
 import streamlit as st
 
 from analysis.figures import before_after_lines, change_histogram, visit_distributions
-from analysis.instruments import lookup
 from analysis.paired import p_phrase
 from analysis.tables import statistics_table
 from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
 from ui.entry import ensure_entry
 from ui.render import chart
 from ui.safe import md
-from ui.state import cached_compare, directions, require_dataset
+from ui.state import cached_compare, require_dataset
+from ui.widgets import direction_for, outcome_picker
 
 ensure_entry()
 
 st.title("Compare two visits")
 dataset = require_dataset()
 
-outcomes = dataset.outcomes
 pick = st.columns(3)
-outcome = pick[0].selectbox(
-    "Outcome", outcomes, format_func=lambda code: lookup(code).label, key="cmp_outcome"
-)
+outcome = outcome_picker(dataset, "cmp_outcome", pick[0])
 before = pick[1].selectbox(
     "First visit", dataset.visits, index=dataset.visits.index(dataset.baseline), key="cmp_before"
 )
@@ -36,21 +33,7 @@ after = pick[2].selectbox(
     key="cmp_after",
 )
 
-instrument = lookup(outcome)
-direction = directions().get(outcome)
-if not instrument.known:
-    choice = st.radio(
-        f"Which way is better for {md(outcome)}? It is not in the instrument registry.",
-        ["direction unknown", "lower is better", "higher is better"],
-        index=["unknown", "lower", "higher"].index(direction or "unknown"),
-        horizontal=True,
-        key=f"direction::{outcome}",
-    )
-    direction = {"lower is better": "lower", "higher is better": "higher"}.get(choice)
-    if direction:
-        directions()[outcome] = direction
-    else:
-        directions().pop(outcome, None)
+direction = direction_for(outcome)
 
 comparison = cached_compare(
     dataset, st.session_state["data_key"], outcome, before, after, direction

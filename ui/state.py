@@ -12,7 +12,10 @@ import streamlit as st
 
 from analysis.compare import Comparison, cohort_summary, compare_visits
 from analysis.dataset import Dataset
+from analysis.patient import PatientProfile, patient_profile
+from analysis.responders import ResponderAnalysis, responder_analysis
 from analysis.source import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
+from analysis.trajectory import MixedModelResult, mixed_model
 from analysis.wording import SYNTHETIC_BANNER
 from ui.safe import md
 
@@ -144,3 +147,20 @@ def cached_compare(
 @st.cache_data(show_spinner="Summarising every outcome…", max_entries=32)
 def cached_summary(_dataset: Dataset, data_key: str, directions_items: tuple):
     return cohort_summary(_dataset, dict(directions_items))
+
+
+@st.cache_data(show_spinner="Fitting the mixed model…", max_entries=64)
+def cached_mixed_model(_dataset: Dataset, data_key: str, outcome: str) -> MixedModelResult:
+    return mixed_model(_dataset, outcome)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def cached_responders(
+    _dataset: Dataset, data_key: str, outcome: str, visit: str, direction: str | None
+) -> ResponderAnalysis:
+    return responder_analysis(_dataset, outcome, visit, direction)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_patient(_dataset: Dataset, data_key: str, patient_id: str) -> PatientProfile:
+    return patient_profile(_dataset, patient_id)

@@ -1,0 +1,78 @@
+"""Over time: one outcome at every visit, change from baseline, attrition, tests over visits."""
+
+import streamlit as st
+
+from analysis.figures_followup import attrition_bars, change_over_time, over_time, spaghetti
+from analysis.tables import change_table, friedman_sentence, mixed_model_table, visit_table
+from analysis.trajectory import attrition, change_summary, friedman, trajectories, visit_summary
+from analysis.wording import ATTRITION_NOTE, MIXED_MODEL_NOTE, UNCONTROLLED_CAVEAT
+from ui.entry import ensure_entry
+from ui.render import chart
+from ui.safe import md
+from ui.state import cached_mixed_model, require_dataset
+from ui.widgets import outcome_picker
+
+ensure_entry()
+
+st.title("Over time")
+dataset = require_dataset()
+
+pick = st.columns(3)
+outcome = outcome_picker(dataset, "time_outcome", pick[0])
+statistic = pick[1].radio(
+    "Show", ["mean with 95% CI", "median with IQR"], horizontal=True, key="time_statistic"
+)
+categorical = [
+    c for c in dataset.attributes.columns
+    if dataset.attributes[c].dtype == object and 1 < dataset.attributes[c].nunique() <= 8
+]  # fmt: skip
+by = pick[2].selectbox("One line per", ["(all patients)", *categorical], key="time_by")
+group = None if by == "(all patients)" else by
+
+summary = visit_summary(dataset, outcome, group)
+left, right = st.columns([3, 1])
+chart(over_time(summary, outcome, statistic.split()[0]), f"{outcome}_over_time", left)
+remaining = attrition(dataset, outcome)
+chart(attrition_bars(remaining), f"{outcome}_attrition", right)
+right.caption(md(ATTRITION_NOTE))
+with st.expander("The numbers at each visit"):
+    st.dataframe(visit_table(summary), hide_index=True, width="stretch")
+
+st.subheader("Change from baseline")
+change = change_summary(dataset, outcome)
+left, right = st.columns([3, 2])
+chart(change_over_time(change, outcome), f"{outcome}_change_from_baseline", left)
+right.dataframe(change_table(change), hide_index=True, width="stretch")
+right.caption(
+    "Change = value at the visit minus the patient's own baseline, for patients with both. "
+    "The baseline visit has no change by definition (it is not a change of 0)."
+)
+
+st.subheader("Each patient")
+highlight = st.selectbox("Highlight a patient", ["(none)", *dataset.patients], key="time_highlight")
+chart(
+    spaghetti(
+        trajectories(dataset, outcome),
+        dataset.visits,
+        outcome,
+        None if highlight == "(none)" else highlight,
+    ),
+    f"{outcome}_each_patient",
+)
+
+st.subheader("Did values change across visits?")
+with_data = [v for v in dataset.visits if v in set(summary["visit"])]
+chosen = st.multiselect(
+    "Visits for the Friedman test", with_data, default=with_data, key="time_friedman_visits"
+)
+st.markdown(md(friedman_sentence(friedman(dataset, outcome, chosen))))
+model = cached_mixed_model(dataset, st.session_state["data_key"], outcome)
+st.markdown(
+    f"**Linear mixed model**: uses every available value from {model.n_patients} patients "
+    f"({model.n_values} values). {md(MIXED_MODEL_NOTE)}"
+)
+if model.reason:
+    st.warning(md(model.reason))
+if not model.estimates.empty:
+    st.dataframe(mixed_model_table(model), hide_index=True, width="stretch")
+st.caption(md(UNCONTROLLED_CAVEAT))

@@ -1,0 +1,44 @@
+"""Patient: one person's outcomes over time against the cohort, and a printable view."""
+
+import streamlit as st
+
+from analysis.figures_followup import patient_panels
+from analysis.patient import patient_html
+from ui.entry import ensure_entry
+from ui.render import chart
+from ui.state import cached_patient, require_dataset
+
+ensure_entry()
+
+st.title("Patient")
+dataset = require_dataset()
+patient_id = st.selectbox(
+    "Patient ID (pseudonymous)", dataset.patients, key="patient_id",
+    help="Only the pseudonymous IDs in the data are shown.",
+)  # fmt: skip
+profile = cached_patient(dataset, st.session_state["data_key"], patient_id)
+
+left, right = st.columns([1, 2])
+left.subheader("Attributes")
+left.dataframe(
+    [{"attribute": k, "value": str(v)} for k, v in profile.attributes.items()],
+    hide_index=True,
+    width="stretch",
+)
+right.subheader("At the last follow-up visit")
+right.dataframe(profile.status, hide_index=True, width="stretch")
+right.caption(
+    "Status compares the last follow-up value with this patient's baseline: 30% and 50% "
+    "improvement (IMMPACT) and the instrument's clinically important difference."
+)
+figure = patient_panels(profile.values, dataset.visits, patient_id)
+chart(figure, f"patient_{patient_id}")
+st.download_button(
+    "Printable view (HTML)",
+    data=patient_html(
+        profile, figure.to_html(include_plotlyjs=True, full_html=False), dataset.synthetic
+    ),
+    file_name=f"patient_{patient_id}.html",
+    mime="text/html",
+    help="A self-contained page to print or file; open it in a browser and print.",
+)

@@ -1,0 +1,49 @@
+"""Widgets shared by several pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.dataset import Dataset
+from analysis.instruments import lookup
+from ui.safe import md
+from ui.state import directions
+
+_DIRECTION_CHOICES = {
+    "direction unknown": None,
+    "lower is better": "lower",
+    "higher is better": "higher",
+}
+
+
+def outcome_picker(dataset: Dataset, key: str, container=st) -> str:
+    """Outcome selectbox showing instrument labels; the choice is shared across pages."""
+    outcomes = dataset.outcomes
+    current = st.session_state.get("outcome")
+    index = outcomes.index(current) if current in outcomes else 0
+    outcome = container.selectbox(
+        "Outcome", outcomes, index=index, format_func=lambda c: lookup(c).label, key=key
+    )
+    st.session_state["outcome"] = outcome
+    return outcome
+
+
+def direction_for(outcome: str) -> str | None:
+    """The direction of improvement: the registry's, or asked of the user for unknown codes."""
+    if lookup(outcome).known:
+        return None  # the registry's own direction applies
+    stored = directions().get(outcome)
+    labels = list(_DIRECTION_CHOICES)
+    choice = st.radio(
+        f"Which way is better for {md(outcome)}? It is not in the instrument registry.",
+        labels,
+        index=list(_DIRECTION_CHOICES.values()).index(stored),
+        horizontal=True,
+        key=f"direction::{outcome}",
+    )
+    direction = _DIRECTION_CHOICES[choice]
+    if direction:
+        directions()[outcome] = direction
+    else:
+        directions().pop(outcome, None)
+    return direction
