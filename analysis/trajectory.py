@@ -61,7 +61,7 @@ def change_from_baseline(dataset: Dataset, outcome: str) -> pd.DataFrame:
     if dataset.baseline not in table.columns:
         return pd.DataFrame(columns=["patient_id", "visit", "value", "base", "chg", "pchg"])
     base = table[dataset.baseline]
-    rows = table.stack().rename("value").reset_index()
+    rows = table.stack().dropna().rename("value").reset_index()
     rows["base"] = rows["patient_id"].map(base)
     is_baseline = rows["visit"] == dataset.baseline
     rows["chg"] = (rows["value"] - rows["base"]).where(~is_baseline)
@@ -194,7 +194,7 @@ def mixed_model(dataset: Dataset, outcome: str) -> MixedModelResult:
 def trajectories(dataset: Dataset, outcome: str) -> pd.DataFrame:
     """Each patient's values in visit order (for spaghetti plots): patient_id, visit, value."""
     table = dataset.wide(outcome)
-    return table.stack().rename("value").reset_index()
+    return table.stack().dropna().rename("value").reset_index()
 
 
 def trajectory_report(dataset: Dataset, outcome: str) -> dict:

@@ -178,3 +178,49 @@ def test_python_dash_m_entry_point():
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert "pain_nrs" in completed.stdout and "without a control group" in completed.stdout
+
+
+def test_trajectory_json(capsys):
+    code, out, _ = _run(capsys, "trajectory", str(DEMO_PATH), "--outcome", "tcss", "--json")
+    report = _strict(out)
+    assert code == 0
+    assert [v["visit"] for v in report["visits"]] == ["baseline", "m1", "m3", "m6", "m12"]
+    assert report["visits"][0]["mean_change"] is None  # baseline: no change, not 0
+    assert report["friedman"]["df"] == 4
+    assert {"n_patients", "estimates", "sd_residual"} <= set(report["mixed_model"])
+    assert len(report["mixed_model"]["estimates"]) == 4
+
+
+def test_trajectory_text(capsys):
+    code, out, _ = _run(capsys, "trajectory", str(DEMO_PATH), "--outcome", "pain_nrs")
+    assert code == 0
+    assert "Friedman test across baseline, m1, m3, m6, m12" in out
+    assert "Linear mixed model (REML, random intercept per patient): 150 patients" in out
+
+
+def test_responders_json(capsys, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "patient_id,visit,outcome,value\n"
+        "P1,baseline,pain_nrs,8\nP1,m6,pain_nrs,2\nP2,baseline,pain_nrs,6\nP2,m6,pain_nrs,4\n"
+        "P3,baseline,pain_nrs,5\nP3,m6,pain_nrs,5\nP4,baseline,pain_nrs,7\n"
+    )
+    code, out, _ = _run(
+        capsys, "responders", str(path), "--outcome", "pain_nrs", "--visit", "m6", "--json"
+    )
+    result = _strict(out)
+    assert code == 0
+    assert (result["n_treated"], result["n_evaluable"], result["n_missing_follow_up"]) == (4, 3, 1)
+    moderate = result["rates"][0]
+    assert moderate["threshold"] == "≥30% improvement"
+    assert (moderate["responders"], moderate["rate_all_treated"]) == (2, 50.0)
+    # R: binom.test(2, 3)$conf.int = 0.09429932 0.99159624
+    assert moderate["ci_low_completers"] == pytest.approx(9.429932, abs=5e-6)
+    assert moderate["ci_high_completers"] == pytest.approx(99.159624, abs=5e-6)
+
+
+def test_responders_rejects_the_baseline(capsys):
+    code, _, err = _run(
+        capsys, "responders", str(DEMO_PATH), "--outcome", "pain_nrs", "--visit", "baseline"
+    )
+    assert code == 1 and "follow-up visit" in err

@@ -7,13 +7,19 @@ from conftest import WIDE_CSV
 from streamlit.testing.v1 import AppTest
 
 from analysis.compare import compare_visits
+from analysis.responders import responder_analysis
 from analysis.source import load_demo
+from analysis.trajectory import friedman, mixed_model
 from analysis.wording import number
+from ui.safe import md
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "pages/overview.py": "Overview",
     "pages/compare.py": "Compare two visits",
+    "pages/over_time.py": "Over time",
+    "pages/responders.py": "Responders",
+    "pages/patient.py": "Patient",
     "pages/data.py": "Data",
 }
 
@@ -204,3 +210,90 @@ def test_html_and_markdown_in_user_strings_are_shown_as_text():
     overview = _texts(at.markdown)
     assert "\\<b\\>base\\</b\\>" in overview
     assert "\\[click\\]\\(http\\:" in overview
+
+
+def test_over_time_page(demo):
+    at = _app().run()
+    at.switch_page("pages/over_time.py").run()
+    assert not at.exception
+    assert at.selectbox(key="time_outcome").value == "pain_nrs"
+    expected = friedman(demo, "pain_nrs", demo.visits)
+    text = _texts(at.markdown)
+    assert f"{expected.n_complete} patients used" in text
+    assert md(f"Chi-squared = {expected.statistic:.2f}, df = 4") in text
+    model = mixed_model(demo, "pain_nrs")
+    assert f"from {model.n_patients} patients" in text
+    change = at.dataframe[1].value
+    assert change.iloc[0].tolist() == ["baseline", 150, "no change (baseline)"]
+    estimates = at.dataframe[2].value
+    assert estimates["visit"].tolist() == ["m1", "m3", "m6", "m12"]
+    assert estimates.iloc[0, 1].startswith(
+        f"{model.estimates['estimate'].iloc[0]:.2f}".replace("-", "−")
+    )
+
+
+def test_over_time_by_group_and_median():
+    at = _app().run()
+    at.switch_page("pages/over_time.py").run()
+    at.selectbox(key="time_by").set_value("cell_source").run()
+    at.radio(key="time_statistic").set_value("median with IQR").run()
+    assert not at.exception
+    numbers = at.dataframe[0].value
+    assert set(numbers["group"]) == {"autologous bone marrow", "umbilical cord"}
+
+
+def test_responders_page_with_placebo_benchmark(demo):
+    at = _app().run()
+    at.switch_page("pages/responders.py").run()
+    assert not at.exception
+    visit = at.selectbox(key="resp_visit").value
+    assert visit == "m12"
+    expected = responder_analysis(demo, "pain_nrs", "m12").rates.set_index("threshold")
+    metrics = _metrics(at)
+    assert metrics["≥50% improvement (completers)"] == (
+        f"{expected.loc['≥50% improvement', 'rate_completers']:.0f}%"
+    )
+    table = at.dataframe[0].value
+    assert table.columns.tolist()[1:] == [
+        "completers only (95% CI)",
+        "all treated, missing = non-responder (95% CI)",
+    ]
+    assert "placebo arms of 21 randomised trials" in _texts(at.info)
+    assert "1\\.54 points" in _texts(at.info)
+    assert "regression to the mean" in _texts(at.markdown)
+
+
+def test_responders_page_other_outcome_has_no_placebo_box():
+    at = _app().run()
+    at.switch_page("pages/responders.py").run()
+    at.selectbox(key="resp_outcome").set_value("tcss").run()
+    assert not at.exception
+    assert "placebo arms" not in _texts(at.info)
+    assert at.dataframe[0].value["responder definition"].tolist() == [
+        "≥30% improvement",
+        "≥50% improvement",
+    ]
+
+
+def test_patient_page(demo):
+    at = _app().run()
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    at.selectbox(key="patient_id").set_value("SYN-007").run()
+    attributes = at.dataframe[0].value
+    assert "cell_source" in attributes["attribute"].tolist()
+    status = at.dataframe[1].value
+    assert status["outcome"].iloc[0] == "Pain intensity (NRS 0–10)"
+    own = demo.long.loc[
+        (demo.long["patient_id"] == "SYN-007") & (demo.long["outcome"] == "pain_nrs")
+    ]
+    assert status["baseline"].iloc[0] == own.loc[own["visit"] == "baseline", "value"].iloc[0]
+    assert at.get("download_button")
+
+
+def test_outcome_choice_follows_the_user_across_pages():
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_outcome").set_value("tcss").run()
+    at.switch_page("pages/over_time.py").run()
+    assert at.selectbox(key="time_outcome").value == "tcss"
