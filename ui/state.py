@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from analysis.cohort import describe
 from analysis.compare import Comparison, cohort_summary, compare_visits
 from analysis.dataset import Dataset
 from analysis.patient import PatientProfile, patient_profile
@@ -17,11 +18,13 @@ from analysis.responders import ResponderAnalysis, responder_analysis
 from analysis.source import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
 from analysis.trajectory import MixedModelResult, mixed_model
 from analysis.wording import SYNTHETIC_BANNER
+from ui.filters import cohort_sidebar
 from ui.safe import md
 
 SOURCE_DEMO = "Demo cohort (synthetic)"
 SOURCE_UPLOAD = "Upload a file"
 SOURCE_START = "File given at start"
+COHORT_HELP = "Set in the sidebar under Cohort filter; the page link keeps it."
 UPLOAD_HELP = (
     "CSV (any delimiter; UTF-8, UTF-16 or Latin-1; decimal commas are fine), XLSX or Parquet. "
     "Long layout: patient_id, visit, [day,] outcome, value. Wide layout: patient_id plus one "
@@ -108,11 +111,18 @@ def data_source_sidebar() -> None:
             f"{dataset.n_patients} patients · {len(dataset.visits)} visits · "
             f"{len(dataset.outcomes)} outcomes"
         )
+        n_total = dataset.n_patients
+        dataset, cohort = cohort_sidebar(dataset, fingerprint)
+        st.session_state["cohort_sentence"] = describe(cohort, dataset.n_patients, n_total)
+        st.session_state["cohort"] = cohort
     if synthetic:
         sidebar.info("Synthetic demo data: not real patients.")
     st.session_state["load"] = result
     st.session_state["dataset"] = dataset
-    st.session_state["data_key"] = f"{fingerprint}:{dataset.baseline if dataset else ''}"
+    cohort_key = st.session_state["cohort"].key() if dataset is not None else ""
+    st.session_state["data_key"] = (
+        f"{fingerprint}:{dataset.baseline if dataset else ''}:{cohort_key}"
+    )
 
 
 def require_dataset() -> Dataset:
@@ -129,6 +139,13 @@ def require_dataset() -> Dataset:
         st.stop()
     if dataset.synthetic:
         st.info(SYNTHETIC_BANNER, icon=":material/science:")
+    st.caption(md(st.session_state.get("cohort_sentence", "")), help=COHORT_HELP)
+    notes = st.session_state.pop("filter_notes", None)
+    if notes:
+        st.info("Some filter settings in the link were ignored: " + md("; ".join(notes)) + ".")
+    if dataset.n_patients == 0:
+        st.warning("No patient matches the cohort filter. Widen it in the sidebar.")
+        st.stop()
     return dataset
 
 
