@@ -10,7 +10,9 @@ neuropathy, followed at baseline, 1, 3, 6 and 12 months. Calibrated to published
 Pain and sleep scores vary from day to day (SD 1 point around each patient's usual level) and
 patients are enrolled only with a baseline pain score of 4 or more, as in trials: so, as in
 real cohorts, those who enrol on a bad day score lower later (regression to the mean).
-Patients fall into three latent classes (responders, non-responders, and some who worsen);
+About 110 patients received MSC and about 40 form a synthetic standard-care comparator arm
+(attribute `arm`). Patients fall into three latent classes (responders, non-responders, and
+some who worsen; far fewer responders under standard care);
 dropout grows with time and some visits are missed. Nerve conduction is measured at baseline,
 6 and 12 months only; HbA1c at baseline, 3, 6 and 12 months.
 
@@ -36,14 +38,15 @@ MISSED_ITEM = 0.02
 DAY_TO_DAY_SD = {"pain_nrs": 1.0, "sleep_interference": 1.0}  # patient-reported, noisy
 ENROL_MIN_PAIN = 4  # inclusion criterion on the observed baseline pain score
 CLASSES = ("responder", "non-responder", "worsens")
-CLASS_P = (0.60, 0.28, 0.12)
+CLASS_P = {"MSC": (0.60, 0.28, 0.12), "standard care": (0.15, 0.70, 0.15)}
+ARM_P = {"MSC": 0.73, "standard care": 0.27}  # a synthetic comparator arm, about 40 patients
 
 # outcome: (baseline mean, baseline SD, lower bound, upper bound, decimals, visits measured,
 #           mean change by visit for each class, residual SD of change)
 OUTCOMES: dict[str, dict] = {
     "pain_nrs": dict(
         mean=6.0, sd=1.6, low=0, high=10, decimals=0, visits=VISITS,
-        change={"responder": (-2.4, -3.2, -3.1, -2.7), "non-responder": (-0.5, -0.4, -0.3, -0.2),
+        change={"responder": (-3.0, -3.9, -3.8, -3.4), "non-responder": (-0.5, -0.4, -0.3, -0.2),
                 "worsens": (0.6, 1.0, 1.2, 1.4)},
         noise=1.0,
     ),
@@ -55,7 +58,7 @@ OUTCOMES: dict[str, dict] = {
     ),
     "tcss": dict(
         mean=12.6, sd=2.2, low=0, high=19, decimals=0, visits=VISITS,
-        change={"responder": (-4.5, -6.8, -6.4, -5.4), "non-responder": (-0.8, -1.2, -1.0, -0.6),
+        change={"responder": (-5.0, -7.2, -6.8, -5.8), "non-responder": (-0.8, -1.2, -1.0, -0.6),
                 "worsens": (0.5, 1.0, 1.4, 1.8)},
         noise=1.3,
     ),
@@ -103,9 +106,14 @@ OUTCOMES: dict[str, dict] = {
 
 def _attributes(rng: np.random.Generator) -> pd.DataFrame:
     n = N_PATIENTS
+    arm = rng.choice(list(ARM_P), size=n, p=list(ARM_P.values()))
+    control = arm == "standard care"
     source = rng.choice(["autologous bone marrow", "umbilical cord"], size=n, p=[0.6, 0.4])
     route = rng.choice(["intramuscular", "intra-arterial"], size=n, p=[0.75, 0.25])
     dose = rng.choice([20, 50, 100], size=n, p=[0.3, 0.45, 0.25])
+    source = np.where(control, "none (standard care)", source)
+    route = np.where(control, "none (standard care)", route)
+    dose = np.where(control, 0, dose)
     age = rng.normal(61, 9, size=n).clip(35, 84)
     age_band = pd.cut(age, [0, 49, 59, 69, 120], labels=["<50", "50-59", "60-69", "70+"])
     dm_type = rng.choice(["type 2", "type 1"], size=n, p=[0.9, 0.1])
@@ -114,6 +122,7 @@ def _attributes(rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "patient_id": [f"SYN-{i:03d}" for i in range(1, n + 1)],
+            "arm": arm,
             "cell_source": source,
             "route": route,
             "dose_million_cells": dose,
@@ -141,7 +150,9 @@ def _last_visit_index(rng: np.random.Generator) -> np.ndarray:
 def generate(seed: int = SEED) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     attributes = _attributes(rng)
-    latent = rng.choice(CLASSES, size=N_PATIENTS, p=CLASS_P)
+    latent = np.array(
+        [rng.choice(CLASSES, p=CLASS_P[arm]) for arm in attributes["arm"]], dtype=object
+    )
     last = _last_visit_index(rng)
     attended = np.zeros((N_PATIENTS, len(VISITS)), dtype=bool)
     for i in range(len(VISITS)):

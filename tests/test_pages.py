@@ -239,7 +239,11 @@ def test_over_time_by_group_and_median():
     at.radio(key="time_statistic").set_value("median with IQR").run()
     assert not at.exception
     numbers = at.dataframe[0].value
-    assert set(numbers["group"]) == {"autologous bone marrow", "umbilical cord"}
+    assert set(numbers["group"]) == {
+        "autologous bone marrow",
+        "umbilical cord",
+        "none (standard care)",
+    }
 
 
 def test_responders_page_with_placebo_benchmark(demo):
