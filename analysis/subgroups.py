@@ -89,9 +89,15 @@ class SubgroupComparison:
 
 
 def compare_subgroups(
-    dataset: Dataset, outcome: str, visit: str, by: str, min_group: int = SMALL_GROUP_DEFAULT
+    dataset: Dataset,
+    outcome: str,
+    visit: str,
+    by: str,
+    min_group: int = SMALL_GROUP_DEFAULT,
+    reference: str | None = None,
 ) -> SubgroupComparison:
-    """Change from baseline at ``visit`` compared between the levels of ``by``."""
+    """Change from baseline at ``visit`` compared between the levels of ``by``; differences are
+    each group minus ``reference`` (default: the first level in sorted order)."""
     table = change_table(dataset, outcome, visit, by)
     groups = _group_rows(table, min_group) if len(table) else pd.DataFrame()
     result = SubgroupComparison(outcome, visit, by, groups)
@@ -100,6 +106,9 @@ def compare_subgroups(
         return result
     result.suppressed = groups.loc[groups["small"], "group"].tolist()
     usable = groups.loc[~groups["small"], "group"].tolist()
+    if reference in usable:
+        usable.remove(reference)
+        usable.insert(0, reference)
     if len(usable) < 2:
         result.reason = (
             f"fewer than two groups have at least {min_group} patients, so groups are not tested"

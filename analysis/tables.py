@@ -256,3 +256,113 @@ def responder_table(analysis) -> pd.DataFrame:
             ],
         }
     )
+
+
+def suppressed_text(min_group: int) -> str:
+    return f"suppressed (n < {min_group})"
+
+
+def subgroup_group_table(comparison, show_small: bool = False, min_group: int = 5) -> pd.DataFrame:
+    """Each group's change from baseline; groups below the threshold suppressed unless asked."""
+    g = comparison.groups
+    rows = []
+    for r in g.itertuples():
+        hide = r.small and not show_small
+        ci = f"{_fmt(r.mean_change)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})"
+        rows.append(
+            {
+                "group": r.group,
+                "patients": r.n,
+                "mean change (95% CI)": suppressed_text(min_group) if hide else ci,
+                "median change": "" if hide else _fmt(r.median_change),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def subgroup_tests_text(comparison) -> list[str]:
+    """One plain line per test that ran, and why a test did not run."""
+    lines = []
+    t = comparison.tests
+    if "welch" in t:
+        w = t["welch"]
+        lines.append(
+            f"Difference in mean change ({w['comparison']}): {_fmt(w['difference'])} (95% CI "
+            f"{_fmt(w['ci_low'])} to {_fmt(w['ci_high'])}); Welch's t-test t = "
+            f"{w['statistic']:.2f}, df = {w['df']:.1f}, {p_phrase(w['p_value'])}."
+        )
+        m = t["mann_whitney"]
+        lines.append(f"Mann-Whitney U test: U = {m['statistic']:.1f}, {p_phrase(m['p_value'])}.")
+    if "anova" in t:
+        a = t["anova"]
+        lines.append(
+            f"One-way ANOVA: F({a['df'][0]}, {a['df'][1]}) = {a['statistic']:.2f}, "
+            f"{p_phrase(a['p_value'])}."
+        )
+        k = t["kruskal"]
+        lines.append(
+            f"Kruskal-Wallis test: H = {k['statistic']:.2f}, df = {k['df']}, "
+            f"{p_phrase(k['p_value'])}."
+        )
+    if comparison.reason:
+        lines.append(f"Groups not tested: {comparison.reason}.")
+    if comparison.suppressed:
+        lines.append(
+            "Small groups left out of the tests and hidden: "
+            + ", ".join(comparison.suppressed)
+            + "."
+        )
+    return lines
+
+
+def ancova_table(ancova: pd.DataFrame) -> pd.DataFrame:
+    if ancova.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "group": ancova["group"],
+            "compared with": ancova["reference"],
+            "adjusted difference (95% CI)": [
+                f"{_fmt(d)} ({_fmt(lo)} to {_fmt(hi)})"
+                for d, lo, hi in zip(
+                    ancova["adjusted_difference"], ancova["ci_low"], ancova["ci_high"], strict=True
+                )
+            ],
+            "p": ancova["p_value"].map(format_p),
+        }
+    )
+
+
+def forest_display(
+    table: pd.DataFrame, show_small: bool = False, min_group: int = 5
+) -> pd.DataFrame:
+    rows = []
+    for r in table.itertuples():
+        hide = r.small and not show_small
+        rows.append(
+            {
+                "attribute": r.attribute,
+                "level": r.level,
+                "patients": r.n,
+                "mean change (95% CI)": suppressed_text(min_group) if hide else
+                f"{_fmt(r.mean_change)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})",
+                "p (attribute)": format_p(r.p_value),
+                "Holm": format_p(r.p_holm),
+                "Benjamini-Hochberg": format_p(r.p_bh),
+                "test": r.test,
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def arm_rates_display(rates: pd.DataFrame) -> pd.DataFrame:
+    table = rates.copy()
+    if "difference" in table:
+        table["difference (95% CI), percentage points"] = [
+            "" if pd.isna(d) else f"{_fmt(d, 0)} ({_fmt(lo, 0)} to {_fmt(hi, 0)})"
+            for d, lo, hi in zip(
+                table["difference"], table["ci_low"], table["ci_high"], strict=True
+            )
+        ]
+        table = table.drop(columns=["difference", "ci_low", "ci_high"])
+    return table.rename(columns={"threshold": "responder definition"})

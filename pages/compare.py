@@ -6,6 +6,7 @@ from analysis.figures import before_after_lines, change_histogram, visit_distrib
 from analysis.paired import p_phrase
 from analysis.tables import statistics_table
 from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from ui.arms import change_section
 from ui.entry import ensure_entry
 from ui.render import chart
 from ui.safe import md
@@ -98,6 +99,9 @@ if s.warnings:
     st.warning(
         "**About these numbers**\n\n" + "\n".join(f"- {md(w['message'])}" for w in s.warnings)
     )
+
+if before == dataset.baseline:
+    change_section(dataset, outcome, after)
 
 with st.expander("All statistics, and how each was computed"):
     st.dataframe(statistics_table(comparison), hide_index=True, width="stretch")

@@ -3,9 +3,11 @@
 import streamlit as st
 
 from analysis.figures_followup import attrition_bars, change_over_time, over_time, spaghetti
+from analysis.subgroups import arm_attribute
 from analysis.tables import change_table, friedman_sentence, mixed_model_table, visit_table
 from analysis.trajectory import attrition, change_summary, friedman, trajectories, visit_summary
 from analysis.wording import ATTRITION_NOTE, MIXED_MODEL_NOTE, UNCONTROLLED_CAVEAT
+from ui.arms import over_time_section
 from ui.entry import ensure_entry
 from ui.render import chart
 from ui.safe import md
@@ -26,7 +28,11 @@ categorical = [
     c for c in dataset.attributes.columns
     if dataset.attributes[c].dtype == object and 1 < dataset.attributes[c].nunique() <= 8
 ]  # fmt: skip
-by = pick[2].selectbox("One line per", ["(all patients)", *categorical], key="time_by")
+arm = arm_attribute(dataset)
+default_line = categorical.index(arm) + 1 if arm in categorical else 0
+by = pick[2].selectbox(
+    "One line per", ["(all patients)", *categorical], index=default_line, key="time_by"
+)
 group = None if by == "(all patients)" else by
 
 summary = visit_summary(dataset, outcome, group)
@@ -47,6 +53,8 @@ right.caption(
     "Change = value at the visit minus the patient's own baseline, for patients with both. "
     "The baseline visit has no change by definition (it is not a change of 0)."
 )
+
+over_time_section(dataset, outcome)
 
 st.subheader("Each patient")
 highlight = st.selectbox("Highlight a patient", ["(none)", *dataset.patients], key="time_highlight")

@@ -5,6 +5,7 @@ import streamlit as st
 from analysis.figures_followup import regression_to_mean, waterfall
 from analysis.tables import responder_table
 from analysis.wording import REGRESSION_TO_MEAN_NOTE, UNCONTROLLED_CAVEAT, placebo_comparison
+from ui.arms import responders_section
 from ui.entry import ensure_entry
 from ui.render import chart
 from ui.safe import md
@@ -70,6 +71,8 @@ if outcome == "pain_nrs" and not analysis.rates.empty:
     )
 
 chart(waterfall(analysis, scale), f"{outcome}_{visit}_waterfall")
+if not analysis.rates.empty:
+    responders_section(dataset, outcome, visit, direction)
 st.subheader("Regression to the mean")
 left, right = st.columns([3, 2])
 chart(regression_to_mean(analysis), f"{outcome}_{visit}_regression_to_mean", left)

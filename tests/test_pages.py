@@ -36,6 +36,14 @@ def _texts(elements) -> str:
     return "\n".join(e.value for e in elements)
 
 
+def _frame(at, column: str):
+    """The first table on the page that has ``column``."""
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    raise AssertionError(f"no table with a column {column!r}")
+
+
 def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
     at.sidebar.radio(key="source").set_value("Upload a file").run()
     at.sidebar.file_uploader(key="upload").set_value((name, data, "text/csv"))
@@ -109,7 +117,7 @@ def test_compare_page_follows_the_selection(demo):
     expected = compare_visits(demo, "tcss", "baseline", "m3").stats
     assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
     assert f"{expected.n_pairs} patients with both values" in _texts(at.caption)
-    statistics = at.dataframe[0].value
+    statistics = _frame(at, "how / note")
     assert statistics.iloc[0].tolist()[:2] == [
         "Pairs (patients with both values)",
         str(expected.n_pairs),
@@ -223,9 +231,9 @@ def test_over_time_page(demo):
     assert md(f"Chi-squared = {expected.statistic:.2f}, df = 4") in text
     model = mixed_model(demo, "pain_nrs")
     assert f"from {model.n_patients} patients" in text
-    change = at.dataframe[1].value
+    change = _frame(at, "mean change (95% CI)")
     assert change.iloc[0].tolist() == ["baseline", 150, "no change (baseline)"]
-    estimates = at.dataframe[2].value
+    estimates = _frame(at, "difference from baseline (95% CI)")
     assert estimates["visit"].tolist() == ["m1", "m3", "m6", "m12"]
     assert estimates.iloc[0, 1].startswith(
         f"{model.estimates['estimate'].iloc[0]:.2f}".replace("-", "−")

@@ -1,0 +1,137 @@
+"""Cohort explorer: Table 1, subgroup comparisons of change, forest plot, numeric attributes."""
+
+import streamlit as st
+
+from analysis.arms import control_level
+from analysis.cohort import attribute_kinds
+from analysis.export import neutralise_formulas, to_csv_bytes
+from analysis.figures_cohort import association_scatter, forest_plot
+from analysis.subgroups import (
+    SUBGROUP_WARNING,
+    arm_attribute,
+    compare_subgroups,
+    continuous_association,
+    forest_table,
+)
+from analysis.table1 import NORMALITY_RULE, table_one
+from analysis.tables import ancova_table, forest_display, subgroup_group_table, subgroup_tests_text
+from analysis.trajectory import change_summary
+from ui.entry import ensure_entry
+from ui.render import chart
+from ui.safe import md
+from ui.state import require_dataset
+from ui.widgets import outcome_picker
+
+ensure_entry()
+
+st.title("Cohort explorer")
+dataset = require_dataset()
+kinds = attribute_kinds(dataset)
+categorical = [a for a, k in kinds.items() if k == "categorical"]
+numeric = [a for a, k in kinds.items() if k == "numeric"]
+arm = arm_attribute(dataset)
+
+settings = st.columns([1, 1, 2])
+min_group = int(
+    settings[0].number_input(
+        "Smallest group shown", min_value=1, max_value=50, value=5, key="min_group",
+        help="Groups with fewer patients are flagged and their statistics hidden (small-cell "
+        "suppression), in views and exports, to protect privacy and avoid unstable numbers.",
+    )
+)  # fmt: skip
+show_small = settings[1].toggle("Show small groups anyway", key="show_small")
+
+st.subheader("Table 1: baseline characteristics")
+pick = st.columns([2, 1])
+default_by = categorical.index(arm) + 1 if arm in categorical else 0
+by = pick[0].selectbox("By", ["(overall only)", *categorical], index=default_by, key="t1_by")
+p_values = pick[1].toggle("p-values (descriptive only)", key="t1_p")
+t1 = table_one(
+    dataset,
+    None if by == "(overall only)" else by,
+    p_values=p_values,
+    min_group=1 if show_small else min_group,
+)
+st.dataframe(t1.table, hide_index=True, width="stretch")
+st.caption(
+    md(NORMALITY_RULE)
+    + " SMD: standardised mean difference (0.1 or more is often taken as imbalance). "
+    + (
+        "p-values describe differences between these groups; they test no hypothesis. "
+        if p_values
+        else ""
+    )
+)
+if t1.suppressed:
+    st.warning(
+        f"Groups with fewer than {min_group} patients are hidden: "
+        + md(", ".join(t1.suppressed)) + "."
+    )  # fmt: skip
+st.download_button(
+    "Download Table 1 (CSV)",
+    data=to_csv_bytes(neutralise_formulas(t1.table)),
+    file_name="table1.csv",
+    mime="text/csv",
+)
+
+st.subheader("Compare subgroups: change from baseline")
+pick = st.columns(3)
+outcome = outcome_picker(dataset, "sub_outcome", pick[0])
+with_data = set(dataset.wide(outcome).columns)
+follow_ups = [v for v in dataset.follow_up_visits if v in with_data]
+if not follow_ups or not categorical:
+    st.info("Needs a follow-up visit with data and at least one categorical attribute.")
+    st.stop()
+visit = pick[1].selectbox("Visit", follow_ups, index=len(follow_ups) - 1, key="sub_visit")
+group_by = pick[2].selectbox(
+    "Group by", categorical, index=categorical.index(arm) if arm in categorical else 0,
+    key="sub_by",
+)  # fmt: skip
+reference = control_level(dataset, arm) if group_by == arm else None
+comparison = compare_subgroups(dataset, outcome, visit, group_by, min_group, reference)
+st.dataframe(
+    subgroup_group_table(comparison, show_small, min_group), hide_index=True, width="stretch"
+)
+for line in subgroup_tests_text(comparison):
+    st.markdown(f"- {md(line)}")
+if not comparison.ancova.empty:
+    st.markdown(
+        f"**ANCOVA**: value at {md(visit)} adjusted for the baseline value, each group compared "
+        f"with {md(comparison.reference)}. Preferred to comparing raw changes: it compares "
+        "patients who started at the same level, so baseline differences and regression to the "
+        "mean do not bias it, and it is more precise (Vickers & Altman 2001, BMJ)."
+    )
+    st.dataframe(ancova_table(comparison.ancova), hide_index=True, width="stretch")
+
+st.subheader("Every subgroup at once")
+forest = forest_table(dataset, outcome, visit, min_group)
+if not forest.empty:
+    overall = change_summary(dataset, outcome).set_index("visit").loc[visit, "mean_change"]
+    shown = forest.assign(small=forest["small"] & ~show_small)
+    chart(forest_plot(shown, outcome, visit, float(overall)), f"{outcome}_{visit}_forest")
+    st.warning(md(SUBGROUP_WARNING))
+    display = forest_display(forest, show_small, min_group)
+    st.dataframe(display, hide_index=True, width="stretch")
+    st.caption(
+        "One p-value per attribute (Welch's t-test for two groups, one-way ANOVA for more), "
+        "then adjusted for testing every attribute: Holm controls the chance of any false "
+        "finding, Benjamini-Hochberg the expected share of false findings."
+    )
+    st.download_button(
+        "Download subgroup table (CSV)",
+        data=to_csv_bytes(neutralise_formulas(display)),
+        file_name=f"subgroups_{outcome}_{visit}.csv",
+        mime="text/csv",
+    )
+
+if numeric:
+    st.subheader("Change against a numeric attribute")
+    attribute = st.selectbox("Attribute", numeric, key="sub_numeric")
+    association = continuous_association(dataset, outcome, visit, attribute)
+    chart(association_scatter(association, outcome, visit), f"{outcome}_{visit}_{attribute}")
+    if association.rho is not None:
+        st.caption(
+            f"Spearman's rho = {association.rho:.2f} ({association.n} patients, p = "
+            f"{association.p_value:.3f}, t approximation). Rho measures whether change rises or "
+            "falls with the attribute, without assuming a straight line."
+        )
