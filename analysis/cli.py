@@ -14,10 +14,16 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.arms import control_level
+from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.compare import cohort_summary, compare_visits
+from analysis.export import neutralise_formulas
 from analysis.paired import format_p, json_safe, p_phrase
 from analysis.responders import responder_analysis
 from analysis.source import LoadResult, load_path
+from analysis.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
+from analysis.table1 import NORMALITY_RULE, table_one
+from analysis.tables import ancova_table, subgroup_group_table, subgroup_tests_text
 from analysis.trajectory import trajectory_report
 from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
 
@@ -64,6 +70,25 @@ def _parser() -> argparse.ArgumentParser:
     responders.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
     responders.add_argument("--json", action="store_true")
     responders.add_argument("--sheet")
+
+    subgroups = sub.add_parser("subgroups", help="change at a visit compared between groups")
+    subgroups.add_argument("file")
+    subgroups.add_argument("--outcome", required=True)
+    subgroups.add_argument("--visit", required=True)
+    subgroups.add_argument("--by", required=True, help="a categorical attribute")
+    subgroups.add_argument("--min-group", type=int, default=SMALL_GROUP_DEFAULT)
+    subgroups.add_argument("--baseline", help="override the detected baseline visit")
+    subgroups.add_argument("--json", action="store_true")
+    subgroups.add_argument("--sheet")
+
+    table1 = sub.add_parser("table1", help="baseline characteristics, overall and by group")
+    table1.add_argument("file")
+    table1.add_argument("--by", help="a categorical attribute")
+    table1.add_argument("--p-values", action="store_true", help="add descriptive p-values")
+    table1.add_argument("--min-group", type=int, default=SMALL_GROUP_DEFAULT)
+    table1.add_argument("--csv", action="store_true")
+    table1.add_argument("--baseline", help="override the detected baseline visit")
+    table1.add_argument("--sheet")
     return parser
 
 
@@ -234,6 +259,76 @@ def _cmd_responders(args) -> int:
     return EXIT_OK
 
 
+def _cmd_subgroups(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_UNUSABLE
+    dataset = loaded.dataset
+    problem = _check(dataset, outcome=args.outcome, visit=args.visit, attribute=args.by)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    reference = control_level(dataset, args.by) if args.by == arm_attribute(dataset) else None
+    comparison = compare_subgroups(
+        dataset, args.outcome, args.visit, args.by, args.min_group, reference
+    )
+    groups = comparison.groups.copy()
+    if not groups.empty:
+        hidden = groups["small"]
+        groups.loc[hidden, ["mean_change", "sd", "ci_low", "ci_high", "median_change"]] = None
+    if args.json:
+        print(_strict_json(json_safe({
+            "outcome": args.outcome, "visit": args.visit, "by": args.by,
+            "min_group": args.min_group, "suppressed": comparison.suppressed,
+            "groups": groups.to_dict("records"), "tests": comparison.tests,
+            "reference": comparison.reference, "ancova": comparison.ancova.to_dict("records"),
+            "reason": comparison.reason,
+        })))  # fmt: skip
+        return EXIT_OK
+    print(f"Change from {dataset.baseline} to {args.visit} in {args.outcome}, by {args.by}")
+    print(subgroup_group_table(comparison, min_group=args.min_group).to_string(index=False))
+    for line in subgroup_tests_text(comparison):
+        print(f"- {line}")
+    if not comparison.ancova.empty:
+        print("\nANCOVA (value at the visit adjusted for baseline):")
+        print(ancova_table(comparison.ancova).to_string(index=False))
+    print("\n" + SUBGROUP_WARNING)
+    return EXIT_OK
+
+
+def _cmd_table1(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_UNUSABLE
+    dataset = loaded.dataset
+    if args.by:
+        problem = _check(dataset, attribute=args.by)
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_USAGE
+    result = table_one(dataset, args.by, p_values=args.p_values, min_group=args.min_group)
+    if args.csv:
+        neutralise_formulas(result.table).to_csv(sys.stdout, index=False)
+        return EXIT_OK
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(result.table.to_string(index=False))
+    print("\n" + NORMALITY_RULE)
+    return EXIT_OK
+
+
+def _check(dataset, outcome=None, visit=None, attribute=None) -> str:
+    """A usage message when a named outcome, visit or attribute is not in the data."""
+    if outcome is not None and outcome not in dataset.outcomes:
+        return f"Outcome {outcome!r} is not in the data; outcomes: {', '.join(dataset.outcomes)}"
+    if visit is not None and visit not in dataset.follow_up_visits:
+        visits = ", ".join(dataset.follow_up_visits)
+        return f"Visit {visit!r} is not a follow-up visit; visits: {visits}"
+    if attribute is not None and attribute_kinds(dataset).get(attribute) != "categorical":
+        names = [a for a, k in attribute_kinds(dataset).items() if k == "categorical"]
+        return f"{attribute!r} is not a categorical attribute; choose one of: {', '.join(names)}"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -242,5 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": _cmd_summary,
         "trajectory": _cmd_trajectory,
         "responders": _cmd_responders,
+        "subgroups": _cmd_subgroups,
+        "table1": _cmd_table1,
     }
     return handler[args.command](args)

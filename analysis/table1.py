@@ -24,6 +24,7 @@ from scipy import stats
 from analysis.cohort import MISSING, SMALL_GROUP_DEFAULT, attribute_kinds, small_groups
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
+from analysis.paired import format_p
 
 NORMALITY_RULE = (
     "Numeric variables are shown as mean (SD) when a Shapiro-Wilk test on all values gives "
@@ -158,7 +159,9 @@ def table_one(
         if suppressed:
             table["SMD"] = ""
     if "p-value" in table:
-        table["p-value"] = table["p-value"].map(lambda v: f"{v:.3f}" if isinstance(v, float) else v)
+        table["p-value"] = table["p-value"].map(
+            lambda v: format_p(v) if isinstance(v, float) else v
+        )
         if suppressed:
             table["p-value"] = ""
     return TableOne(table, groups, suppressed, by)
