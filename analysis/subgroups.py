@@ -149,7 +149,10 @@ def ancova(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     """OLS of value ~ base + group; adjusted difference of each group from ``reference``."""
     codes = {g: f"g{i}" for i, g in enumerate(sorted(table["group"].unique()))}
     data = table.assign(code=table["group"].map(codes))
-    formula = f"value ~ base + C(code, Treatment(reference='{codes[reference]}'))"
+    # A baseline that is the same for everyone carries no information (and would make the
+    # design singular): the model then compares follow-up values directly.
+    covariate = "base + " if table["base"].nunique() > 1 else ""
+    formula = f"value ~ {covariate}C(code, Treatment(reference='{codes[reference]}'))"
     fit = smf.ols(formula, data).fit()
     conf = fit.conf_int()
     rows = []

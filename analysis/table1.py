@@ -151,7 +151,7 @@ def table_one(
                         row["p-value"], row["test"] = _categorical_p(text, group_of)
                 rows.append(row)
                 first = False
-    table = pd.DataFrame(rows).fillna("")
+    table = pd.DataFrame(rows).astype(object).fillna("")
     for g in suppressed:
         table.loc[table.index > 0, g] = f"suppressed (n < {min_group})"
     if "SMD" in table:

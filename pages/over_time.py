@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from analysis.cohort import MISSING, SMALL_GROUP_DEFAULT, small_groups
 from analysis.figures_followup import attrition_bars, change_over_time, over_time, spaghetti
 from analysis.subgroups import arm_attribute
 from analysis.tables import change_table, friedman_sentence, mixed_model_table, visit_table
@@ -36,6 +37,16 @@ by = pick[2].selectbox(
 group = None if by == "(all patients)" else by
 
 summary = visit_summary(dataset, outcome, group)
+if group is not None:
+    sizes = dataset.attributes[group].astype(object).fillna(MISSING).astype(str).value_counts()
+    min_group = int(st.session_state.get("min_group", SMALL_GROUP_DEFAULT))
+    hidden = small_groups(sizes, min_group)
+    if hidden:
+        summary = summary.loc[~summary["group"].isin(hidden)]
+        st.caption(
+            f"Groups with fewer than {min_group} patients are hidden (small-cell suppression; "
+            f"the threshold is set on the Cohort explorer): {md(', '.join(hidden))}."
+        )
 left, right = st.columns([3, 1])
 chart(over_time(summary, outcome, statistic.split()[0]), f"{outcome}_over_time", left)
 remaining = attrition(dataset, outcome)

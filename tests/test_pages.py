@@ -309,3 +309,85 @@ def test_outcome_choice_follows_the_user_across_pages():
     at.selectbox(key="cmp_outcome").set_value("tcss").run()
     at.switch_page("pages/over_time.py").run()
     assert at.selectbox(key="time_outcome").value == "tcss"
+
+
+def _filter_widget(at, label: str):
+    return next(w for w in at.sidebar.multiselect if w.label == label)
+
+
+def test_filter_set_on_one_page_holds_on_every_page_and_in_the_url(demo):
+    n_msc = int((demo.attributes["arm"] == "MSC").sum())
+    sentence = f"Showing {n_msc} of 150 patients\\: arm MSC\\."
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    _filter_widget(at, "arm").set_value(["MSC"]).run()
+    assert sentence in _texts(at.caption)
+    assert at.query_params["f.arm"] == ["MSC"] or at.query_params["f.arm"] == "MSC"
+    for page in ("pages/over_time.py", "pages/responders.py", "pages/overview.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert sentence in _texts(at.caption), page
+    assert _metrics(at)["Patients"] == str(n_msc)
+
+
+def test_filter_is_restored_from_the_link(demo):
+    at = _app()
+    at.query_params["f.arm"] = "standard care"
+    at.query_params["r.baseline_hba1c"] = "7..9"
+    at.run()
+    expected = demo.attributes.loc[
+        (demo.attributes["arm"] == "standard care")
+        & demo.attributes["baseline_hba1c"].between(7, 9)
+    ]
+    assert _metrics(at)["Patients"] == str(len(expected))
+    assert _filter_widget(at, "arm").value == ["standard care"]
+    assert "baseline\\_hba1c 7 to 9" in _texts(at.caption)
+
+
+def test_explorer_page(demo):
+    at = _app().run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    table1 = _frame(at, "SMD")
+    assert table1.columns.tolist()[3:6] == ["overall", "MSC", "standard care"]
+    groups = _frame(at, "median change")
+    assert groups["group"].tolist() == ["MSC", "standard care"]
+    text = _texts(at.markdown)
+    assert "MSC minus standard care" in text
+    assert "exploratory" in _texts(at.warning)
+    forest = _frame(at, "Benjamini-Hochberg")
+    assert {"arm", "cell_source", "sex"} <= set(forest["attribute"])
+
+
+def test_explorer_hides_a_group_of_three():
+    rows = ["patient_id,visit,outcome,value,site"]
+    for site, n in (("north", 6), ("south", 7), ("island", 3)):
+        for i in range(n):
+            rows += [
+                f"{site}{i},baseline,pain_nrs,{6 + i % 3}",
+                f"{site}{i},m6,pain_nrs,{4 + i % 2}",
+            ]
+    rows = [
+        r if r.startswith("patient") else f"{r},{r.split(',')[0].rstrip('0123456789')}"
+        for r in rows
+    ]
+    at = _upload(_app().run(), "sites.csv", "\n".join(rows).encode())
+    at.switch_page("pages/explorer.py").run()
+    groups = _frame(at, "median change").set_index("group")
+    assert groups.loc["island", "mean change (95% CI)"] == "suppressed (n < 5)"
+    assert "Small groups left out of the tests and hidden\\: island" in _texts(at.markdown)
+    at.toggle(key="show_small").set_value(True).run()
+    groups = _frame(at, "median change").set_index("group")
+    assert groups.loc["island", "mean change (95% CI)"] != "suppressed (n < 5)"
+
+
+def test_over_time_hides_a_group_of_three():
+    rows = ["patient_id,visit,outcome,value,site"]
+    for site, n in (("north", 6), ("island", 3)):
+        for i in range(n):
+            rows += [f"{site}{i},baseline,pain_nrs,6,{site}", f"{site}{i},m6,pain_nrs,4,{site}"]
+    at = _upload(_app().run(), "sites.csv", "\n".join(rows).encode())
+    at.switch_page("pages/over_time.py").run()
+    at.selectbox(key="time_by").set_value("site").run()
+    assert set(_frame(at, "median [IQR]")["group"]) == {"north"}
+    assert "hidden (small-cell suppression" in _texts(at.caption)
