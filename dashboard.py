@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/responders.py", title="Responders", icon=":material/groups:"),
     st.Page("pages/patient.py", title="Patient", icon=":material/person:"),
     st.Page("pages/explorer.py", title="Cohort explorer", icon=":material/query_stats:"),
+    st.Page("pages/report.py", title="Report", icon=":material/description:"),
     st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
 ]
 

@@ -11,14 +11,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from analysis.arms import control_level
 from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
-from analysis.compare import cohort_summary, compare_visits
+from analysis.compare import cohort_summary, compare_visits, default_follow_up
 from analysis.export import neutralise_formulas
 from analysis.paired import format_p, json_safe, p_phrase
+from analysis.report import ReportInput, build_report, fingerprint
 from analysis.responders import responder_analysis
 from analysis.source import LoadResult, load_path
 from analysis.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
@@ -89,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     table1.add_argument("--csv", action="store_true")
     table1.add_argument("--baseline", help="override the detected baseline visit")
     table1.add_argument("--sheet")
+
+    report = sub.add_parser("report", help="a self-contained HTML report")
+    report.add_argument("file")
+    report.add_argument("--out", required=True, help="where to write the HTML file")
+    report.add_argument("--outcome", help="default: the first outcome in the file")
+    report.add_argument("--visit", help="follow-up visit (default: the last one with data)")
+    report.add_argument("--baseline", help="override the detected baseline visit")
+    report.add_argument("--sheet")
     return parser
 
 
@@ -329,6 +339,26 @@ def _check(dataset, outcome=None, visit=None, attribute=None) -> str:
     return ""
 
 
+def _cmd_report(args) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return EXIT_UNUSABLE
+    dataset = loaded.dataset
+    outcome = args.outcome or dataset.outcomes[0]
+    visit = args.visit or default_follow_up(dataset, outcome)
+    problem = _check(dataset, outcome=outcome, visit=visit) if visit else "No follow-up visit."
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    digest = fingerprint(Path(args.file).read_bytes())
+    html_text = build_report(ReportInput(dataset, outcome, visit, digest))
+    Path(args.out).write_text(html_text, encoding="utf-8")
+    print(
+        f"wrote {args.out} ({len(html_text) // 1024} KiB): {outcome}, {dataset.baseline} to {visit}"
+    )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -339,5 +369,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "responders": _cmd_responders,
         "subgroups": _cmd_subgroups,
         "table1": _cmd_table1,
+        "report": _cmd_report,
     }
     return handler[args.command](args)

@@ -157,3 +157,10 @@ def cohort_summary(
             record.update(outcome=outcome, label=instrument.label, visit=visit)
             rows.append({k: record.get(k) for k in SUMMARY_COLUMNS})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def default_follow_up(dataset: Dataset, outcome: str) -> str | None:
+    """The last follow-up visit at which the outcome has any value."""
+    present = set(dataset.wide(outcome).columns)
+    follow = [v for v in dataset.follow_up_visits if v in present]
+    return follow[-1] if follow else None

@@ -48,13 +48,12 @@ def statistics_table(comparison: Comparison) -> pd.DataFrame:
         ("SD of change", _value(s, "sd_change"), ""),
         (
             "Paired t-test",
-            f"t = {_value(s, 't_statistic', 3)}, df = {_value(s, 'df')}, "
-            f"p = {format_p(s.p_value_t)}",
+            f"t = {_value(s, 't_statistic', 3)}, df = {_value(s, 'df')}, {p_phrase(s.p_value_t)}",
             "as R t.test(paired = TRUE)",
         ),
         (
             "Wilcoxon signed-rank test",
-            f"V = {_value(s, 'wilcoxon_v', 1)}, p = {format_p(s.p_value_wilcoxon)}",
+            f"V = {_value(s, 'wilcoxon_v', 1)}, {p_phrase(s.p_value_wilcoxon)}",
             f"{s.wilcoxon_method or ''}; {s.wilcoxon_n} non-zero changes; as R wilcox.test "
             "(zero changes dropped)",
         ),
@@ -66,7 +65,7 @@ def statistics_table(comparison: Comparison) -> pd.DataFrame:
         ),
         (
             "Shapiro-Wilk on changes",
-            f"W = {_value(s, 'shapiro_w', 3)}, p = {format_p(s.shapiro_p)}",
+            f"W = {_value(s, 'shapiro_w', 3)}, {p_phrase(s.shapiro_p)}",
             "p < 0.05 suggests the changes are not normally distributed",
         ),
         ("Cohen's d_z", _value(s, "cohens_dz"), "mean change / SD of change (Lakens 2013)"),

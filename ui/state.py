@@ -82,6 +82,7 @@ def data_source_sidebar() -> None:
         return
 
     fingerprint = _fingerprint(data)
+    st.session_state["source_sha256"] = hashlib.sha256(data).hexdigest()
     drop_key = f"drop::{fingerprint}"
     drop = tuple(st.session_state.get(drop_key, ()))
     sheet = st.session_state.get(f"sheet::{fingerprint}")
