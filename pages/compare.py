@@ -6,6 +6,7 @@ from analysis.figures import before_after_lines, change_histogram, visit_distrib
 from analysis.paired import p_phrase
 from analysis.tables import statistics_table
 from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from ui import url
 from ui.arms import change_section
 from ui.entry import ensure_entry
 from ui.render import chart
@@ -20,19 +21,18 @@ dataset = require_dataset()
 
 pick = st.columns(3)
 outcome = outcome_picker(dataset, "cmp_outcome", pick[0])
-before = pick[1].selectbox(
-    "First visit", dataset.visits, index=dataset.visits.index(dataset.baseline), key="cmp_before"
-)
+before = url.selectbox(
+    pick[1], "First visit", dataset.visits, "cmp_before", "before",
+    default=dataset.visits.index(dataset.baseline),
+)  # fmt: skip
 with_data = dataset.wide(outcome).columns
 later = [v for v in dataset.visits if v != before and v in with_data]
 after_default = later[-1] if later else dataset.visits[-1]
 after_options = [v for v in dataset.visits if v != before]
-after = pick[2].selectbox(
-    "Second visit",
-    after_options,
-    index=after_options.index(after_default) if after_default in after_options else 0,
-    key="cmp_after",
-)
+after = url.selectbox(
+    pick[2], "Second visit", after_options, "cmp_after", "after",
+    default=after_options.index(after_default) if after_default in after_options else 0,
+)  # fmt: skip
 
 direction = direction_for(outcome)
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.arms import control_level
-from analysis.cohort import attribute_kinds
+from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.export import neutralise_formulas, to_csv_bytes
 from analysis.figures_cohort import association_scatter, forest_plot
 from analysis.subgroups import (
@@ -16,6 +16,7 @@ from analysis.subgroups import (
 from analysis.table1 import NORMALITY_RULE, table_one
 from analysis.tables import ancova_table, forest_display, subgroup_group_table, subgroup_tests_text
 from analysis.trajectory import change_summary
+from ui import url
 from ui.entry import ensure_entry
 from ui.render import chart
 from ui.safe import md
@@ -32,20 +33,18 @@ numeric = [a for a, k in kinds.items() if k == "numeric"]
 arm = arm_attribute(dataset)
 
 settings = st.columns([1, 1, 2])
-min_group = int(
-    settings[0].number_input(
-        "Smallest group shown", min_value=1, max_value=50, value=5, key="min_group",
-        help="Groups with fewer patients are flagged and their statistics hidden (small-cell "
-        "suppression), in views and exports, to protect privacy and avoid unstable numbers.",
-    )
+min_group = url.integer(
+    settings[0], "Smallest group shown", "min_group", "min_group", SMALL_GROUP_DEFAULT, 1, 50,
+    help="Groups with fewer patients are flagged and their statistics hidden (small-cell "
+    "suppression), in views and exports, to protect privacy and avoid unstable numbers.",
 )  # fmt: skip
-show_small = settings[1].toggle("Show small groups anyway", key="show_small")
+show_small = url.toggle(settings[1], "Show small groups anyway", "show_small", "small")
 
 st.subheader("Table 1: baseline characteristics")
 pick = st.columns([2, 1])
 default_by = categorical.index(arm) + 1 if arm in categorical else 0
-by = pick[0].selectbox("By", ["(overall only)", *categorical], index=default_by, key="t1_by")
-p_values = pick[1].toggle("p-values (descriptive only)", key="t1_p")
+by = url.selectbox(pick[0], "By", ["(overall only)", *categorical], "t1_by", "t1_by", default_by)
+p_values = url.toggle(pick[1], "p-values (descriptive only)", "t1_p", "pvalues")
 t1 = table_one(
     dataset,
     None if by == "(overall only)" else by,
@@ -82,10 +81,10 @@ follow_ups = [v for v in dataset.follow_up_visits if v in with_data]
 if not follow_ups or not categorical:
     st.info("Needs a follow-up visit with data and at least one categorical attribute.")
     st.stop()
-visit = pick[1].selectbox("Visit", follow_ups, index=len(follow_ups) - 1, key="sub_visit")
-group_by = pick[2].selectbox(
-    "Group by", categorical, index=categorical.index(arm) if arm in categorical else 0,
-    key="sub_by",
+visit = url.selectbox(pick[1], "Visit", follow_ups, "sub_visit", "visit", len(follow_ups) - 1)
+group_by = url.selectbox(
+    pick[2], "Group by", categorical, "sub_by", "by",
+    categorical.index(arm) if arm in categorical else 0,
 )  # fmt: skip
 reference = control_level(dataset, arm) if group_by == arm else None
 comparison = compare_subgroups(dataset, outcome, visit, group_by, min_group, reference)
@@ -126,7 +125,7 @@ if not forest.empty:
 
 if numeric:
     st.subheader("Change against a numeric attribute")
-    attribute = st.selectbox("Attribute", numeric, key="sub_numeric")
+    attribute = url.selectbox(st, "Attribute", numeric, "sub_numeric", "attribute")
     association = continuous_association(dataset, outcome, visit, attribute)
     chart(association_scatter(association, outcome, visit), f"{outcome}_{visit}_{attribute}")
     if association.rho is not None:

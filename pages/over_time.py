@@ -8,6 +8,7 @@ from analysis.subgroups import arm_attribute
 from analysis.tables import change_table, friedman_sentence, mixed_model_table, visit_table
 from analysis.trajectory import attrition, change_summary, friedman, trajectories, visit_summary
 from analysis.wording import ATTRITION_NOTE, MIXED_MODEL_NOTE, UNCONTROLLED_CAVEAT
+from ui import url
 from ui.arms import over_time_section
 from ui.entry import ensure_entry
 from ui.render import chart
@@ -22,17 +23,18 @@ dataset = require_dataset()
 
 pick = st.columns(3)
 outcome = outcome_picker(dataset, "time_outcome", pick[0])
-statistic = pick[1].radio(
-    "Show", ["mean with 95% CI", "median with IQR"], horizontal=True, key="time_statistic"
-)
+statistic = url.radio(
+    pick[1], "Show", ["mean with 95% CI", "median with IQR"], "time_statistic", "stat",
+    horizontal=True,
+)  # fmt: skip
 categorical = [
     c for c in dataset.attributes.columns
     if dataset.attributes[c].dtype == object and 1 < dataset.attributes[c].nunique() <= 8
 ]  # fmt: skip
 arm = arm_attribute(dataset)
 default_line = categorical.index(arm) + 1 if arm in categorical else 0
-by = pick[2].selectbox(
-    "One line per", ["(all patients)", *categorical], index=default_line, key="time_by"
+by = url.selectbox(
+    pick[2], "One line per", ["(all patients)", *categorical], "time_by", "lines", default_line
 )
 group = None if by == "(all patients)" else by
 
@@ -68,7 +70,9 @@ right.caption(
 over_time_section(dataset, outcome)
 
 st.subheader("Each patient")
-highlight = st.selectbox("Highlight a patient", ["(none)", *dataset.patients], key="time_highlight")
+highlight = url.selectbox(
+    st, "Highlight a patient", ["(none)", *dataset.patients], "time_highlight", "highlight"
+)
 chart(
     spaghetti(
         trajectories(dataset, outcome),
@@ -81,8 +85,8 @@ chart(
 
 st.subheader("Did values change across visits?")
 with_data = [v for v in dataset.visits if v in set(summary["visit"])]
-chosen = st.multiselect(
-    "Visits for the Friedman test", with_data, default=with_data, key="time_friedman_visits"
+chosen = url.multiselect(
+    st, "Visits for the Friedman test", with_data, "time_friedman_visits", "fvisits", with_data
 )
 st.markdown(md(friedman_sentence(friedman(dataset, outcome, chosen))))
 model = cached_mixed_model(dataset, st.session_state["data_key"], outcome)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analysis.figures_followup import patient_panels
 from analysis.patient import patient_html
+from ui import url
 from ui.entry import ensure_entry
 from ui.render import chart
 from ui.state import cached_patient, require_dataset
@@ -12,8 +13,8 @@ ensure_entry()
 
 st.title("Patient")
 dataset = require_dataset()
-patient_id = st.selectbox(
-    "Patient ID (pseudonymous)", dataset.patients, key="patient_id",
+patient_id = url.selectbox(
+    st, "Patient ID (pseudonymous)", dataset.patients, "patient_id", "patient",
     help="Only the pseudonymous IDs in the data are shown.",
 )  # fmt: skip
 profile = cached_patient(dataset, st.session_state["data_key"], patient_id)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from analysis.compare import default_follow_up
 from analysis.report import ReportInput, build_report
+from ui import url
 from ui.entry import ensure_entry
 from ui.state import require_dataset
 from ui.widgets import outcome_picker
@@ -26,7 +27,7 @@ if not follow:
     st.error("This outcome has no follow-up visit with data.")
     st.stop()
 default = follow.index(default_follow_up(dataset, outcome))
-visit = pick[1].selectbox("Follow-up visit", follow, index=default, key="report_visit")
+visit = url.selectbox(pick[1], "Follow-up visit", follow, "report_visit", "visit", default)
 
 
 @st.cache_data(show_spinner="Building the report…", max_entries=16)

@@ -5,6 +5,7 @@ import streamlit as st
 from analysis.figures_followup import regression_to_mean, waterfall
 from analysis.tables import responder_table
 from analysis.wording import REGRESSION_TO_MEAN_NOTE, UNCONTROLLED_CAVEAT, placebo_comparison
+from ui import url
 from ui.arms import responders_section
 from ui.entry import ensure_entry
 from ui.render import chart
@@ -24,8 +25,10 @@ follow_ups = [v for v in dataset.follow_up_visits if v in with_data]
 if not follow_ups:
     st.error("This outcome has no follow-up visit with data.")
     st.stop()
-visit = pick[1].selectbox("Visit", follow_ups, index=len(follow_ups) - 1, key="resp_visit")
-scale = pick[2].radio("Change as", ["percent", "points"], horizontal=True, key="resp_scale")
+visit = url.selectbox(pick[1], "Visit", follow_ups, "resp_visit", "visit", len(follow_ups) - 1)
+scale = url.radio(
+    pick[2], "Change as", ["percent", "points"], "resp_scale", "scale", horizontal=True
+)
 direction = direction_for(outcome)
 analysis = cached_responders(dataset, st.session_state["data_key"], outcome, visit, direction)
 inst = analysis.instrument

@@ -391,3 +391,56 @@ def test_over_time_hides_a_group_of_three():
     at.selectbox(key="time_by").set_value("site").run()
     assert set(_frame(at, "median [IQR]")["group"]) == {"north"}
     assert "hidden (small-cell suppression" in _texts(at.caption)
+
+
+def _open(page: str, **params) -> AppTest:
+    """Open a page from a link with query parameters, as a browser would."""
+    at = _app()
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    return at.switch_page(page).run()
+
+
+def test_link_restores_the_compare_view(demo):
+    at = _open("pages/compare.py", outcome="tcss", before="m1", after="m6")
+    assert not at.exception
+    assert at.selectbox(key="cmp_outcome").value == "tcss"
+    assert (at.selectbox(key="cmp_before").value, at.selectbox(key="cmp_after").value) == (
+        "m1",
+        "m6",
+    )
+    expected = compare_visits(demo, "tcss", "m1", "m6").stats
+    assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
+
+
+def test_widget_changes_are_written_to_the_link():
+    at = _app().run()
+    at.switch_page("pages/responders.py").run()
+    at.selectbox(key="resp_visit").set_value("m3").run()
+    at.radio(key="resp_scale").set_value("points").run()
+    assert at.query_params["visit"] in ("m3", ["m3"])
+    assert at.query_params["scale"] in ("points", ["points"])
+
+
+def test_links_restore_over_time_explorer_and_patient_views():
+    at = _open("pages/over_time.py", outcome="vpt", stat="median with IQR", lines="sex")
+    assert at.radio(key="time_statistic").value == "median with IQR"
+    assert set(_frame(at, "median [IQR]")["group"]) == {"female", "male"}
+    at = _open("pages/explorer.py", t1_by="sex", pvalues="true", min_group="12")
+    assert at.number_input(key="min_group").value == 12
+    assert "p-value" in _frame(at, "SMD").columns
+    at = _open("pages/patient.py", patient="SYN-042")
+    assert at.selectbox(key="patient_id").value == "SYN-042"
+
+
+def test_stale_link_falls_back_with_a_note():
+    at = _open("pages/compare.py", outcome="grip_strength", after="week 99")
+    assert not at.exception
+    assert at.selectbox(key="cmp_outcome").value == "pain_nrs"
+    notes = _texts(at.info)
+    assert "outcome=grip\\_strength does not fit this data" in notes
+    assert "after=week 99 does not fit this data" in notes
+    at = _open("pages/explorer.py", min_group="many")
+    assert at.number_input(key="min_group").value == 5
+    assert "min\\_group=many does not fit" in _texts(at.info)

@@ -18,6 +18,7 @@ from analysis.responders import ResponderAnalysis, responder_analysis
 from analysis.source import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
 from analysis.trajectory import MixedModelResult, mixed_model
 from analysis.wording import SYNTHETIC_BANNER
+from ui import url
 from ui.filters import cohort_sidebar
 from ui.safe import md
 
@@ -96,17 +97,11 @@ def data_source_sidebar() -> None:
             st.rerun()
     dataset = result.dataset
     if dataset is not None:
-        default_index = dataset.visits.index(dataset.baseline)
-        baseline_key = f"baseline::{fingerprint}"
-        if st.session_state.get(baseline_key) not in dataset.visits:
-            st.session_state.pop(baseline_key, None)
-        baseline = sidebar.selectbox(
-            "Baseline visit",
-            dataset.visits,
-            index=default_index,
-            key=baseline_key,
+        baseline = url.selectbox(
+            sidebar, "Baseline visit", dataset.visits, f"baseline::{fingerprint}", "baseline",
+            dataset.visits.index(dataset.baseline),
             help="Detected from the visit labels and days; change it if the detection is wrong.",
-        )
+        )  # fmt: skip
         dataset = dataset.with_baseline(baseline)
         sidebar.caption(
             f"{dataset.n_patients} patients · {len(dataset.visits)} visits · "

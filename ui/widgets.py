@@ -6,6 +6,7 @@ import streamlit as st
 
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
+from ui import url
 from ui.safe import md
 from ui.state import directions
 
@@ -21,9 +22,10 @@ def outcome_picker(dataset: Dataset, key: str, container=st) -> str:
     outcomes = dataset.outcomes
     current = st.session_state.get("outcome")
     index = outcomes.index(current) if current in outcomes else 0
-    outcome = container.selectbox(
-        "Outcome", outcomes, index=index, format_func=lambda c: lookup(c).label, key=key
-    )
+    outcome = url.selectbox(
+        container, "Outcome", outcomes, key, "outcome", index,
+        format_func=lambda c: lookup(c).label,
+    )  # fmt: skip
     st.session_state["outcome"] = outcome
     return outcome
 
