@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test lint format bench demo clean
+.PHONY: run test lint format bench demo clean browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,7 +17,16 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 run: $(STAMP)
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
 
-test: $(STAMP)
+# Debian's chromium for the real-browser tests; skipped (with a message) where it cannot be installed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests..."; \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped"; fi; }
+
+test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest

@@ -9,7 +9,7 @@ from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
 from ui import url
 from ui.arms import change_section
 from ui.entry import ensure_entry
-from ui.render import chart
+from ui.render import chart, table
 from ui.safe import md
 from ui.state import cached_compare, require_dataset
 from ui.widgets import direction_for, outcome_picker
@@ -104,6 +104,6 @@ if before == dataset.baseline:
     change_section(dataset, outcome, after)
 
 with st.expander("All statistics, and how each was computed"):
-    st.dataframe(statistics_table(comparison), hide_index=True, width="stretch")
+    table(statistics_table(comparison), f"{stem}_statistics")
 with st.expander(f"Patients not included ({comparison.n_excluded})"):
-    st.dataframe(comparison.excluded, hide_index=True, width="stretch")
+    table(comparison.excluded, f"{stem}_not_included")

@@ -4,7 +4,6 @@ import streamlit as st
 
 from analysis.arms import control_level
 from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
-from analysis.export import neutralise_formulas, to_csv_bytes
 from analysis.figures_cohort import association_scatter, forest_plot
 from analysis.subgroups import (
     SUBGROUP_WARNING,
@@ -18,7 +17,7 @@ from analysis.tables import ancova_table, forest_display, subgroup_group_table, 
 from analysis.trajectory import change_summary
 from ui import url
 from ui.entry import ensure_entry
-from ui.render import chart
+from ui.render import chart, table
 from ui.safe import md
 from ui.state import require_dataset
 from ui.widgets import outcome_picker
@@ -51,7 +50,7 @@ t1 = table_one(
     p_values=p_values,
     min_group=1 if show_small else min_group,
 )
-st.dataframe(t1.table, hide_index=True, width="stretch")
+table(t1.table, f"table1_by_{by}")
 st.caption(
     md(NORMALITY_RULE)
     + " SMD: standardised mean difference (0.1 or more is often taken as imbalance). "
@@ -66,12 +65,6 @@ if t1.suppressed:
         f"Groups with fewer than {min_group} patients are hidden: "
         + md(", ".join(t1.suppressed)) + "."
     )  # fmt: skip
-st.download_button(
-    "Download Table 1 (CSV)",
-    data=to_csv_bytes(neutralise_formulas(t1.table)),
-    file_name="table1.csv",
-    mime="text/csv",
-)
 
 st.subheader("Compare subgroups: change from baseline")
 pick = st.columns(3)
@@ -88,8 +81,9 @@ group_by = url.selectbox(
 )  # fmt: skip
 reference = control_level(dataset, arm) if group_by == arm else None
 comparison = compare_subgroups(dataset, outcome, visit, group_by, min_group, reference)
-st.dataframe(
-    subgroup_group_table(comparison, show_small, min_group), hide_index=True, width="stretch"
+table(
+    subgroup_group_table(comparison, show_small, min_group),
+    f"groups_{outcome}_{visit}_by_{group_by}",
 )
 for line in subgroup_tests_text(comparison):
     st.markdown(f"- {md(line)}")
@@ -100,7 +94,7 @@ if not comparison.ancova.empty:
         "patients who started at the same level, so baseline differences and regression to the "
         "mean do not bias it, and it is more precise (Vickers & Altman 2001, BMJ)."
     )
-    st.dataframe(ancova_table(comparison.ancova), hide_index=True, width="stretch")
+    table(ancova_table(comparison.ancova), f"ancova_{outcome}_{visit}_by_{group_by}")
 
 st.subheader("Every subgroup at once")
 forest = forest_table(dataset, outcome, visit, min_group)
@@ -110,17 +104,11 @@ if not forest.empty:
     chart(forest_plot(shown, outcome, visit, float(overall)), f"{outcome}_{visit}_forest")
     st.warning(md(SUBGROUP_WARNING))
     display = forest_display(forest, show_small, min_group)
-    st.dataframe(display, hide_index=True, width="stretch")
+    table(display, f"subgroups_{outcome}_{visit}")
     st.caption(
         "One p-value per attribute (Welch's t-test for two groups, one-way ANOVA for more), "
         "then adjusted for testing every attribute: Holm controls the chance of any false "
         "finding, Benjamini-Hochberg the expected share of false findings."
-    )
-    st.download_button(
-        "Download subgroup table (CSV)",
-        data=to_csv_bytes(neutralise_formulas(display)),
-        file_name=f"subgroups_{outcome}_{visit}.csv",
-        mime="text/csv",
     )
 
 if numeric:

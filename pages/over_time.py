@@ -11,7 +11,7 @@ from analysis.wording import ATTRITION_NOTE, MIXED_MODEL_NOTE, UNCONTROLLED_CAVE
 from ui import url
 from ui.arms import over_time_section
 from ui.entry import ensure_entry
-from ui.render import chart
+from ui.render import chart, table
 from ui.safe import md
 from ui.state import cached_mixed_model, require_dataset
 from ui.widgets import outcome_picker
@@ -55,13 +55,13 @@ remaining = attrition(dataset, outcome)
 chart(attrition_bars(remaining), f"{outcome}_attrition", right)
 right.caption(md(ATTRITION_NOTE))
 with st.expander("The numbers at each visit"):
-    st.dataframe(visit_table(summary), hide_index=True, width="stretch")
+    table(visit_table(summary), f"{outcome}_by_visit")
 
 st.subheader("Change from baseline")
 change = change_summary(dataset, outcome)
 left, right = st.columns([3, 2])
 chart(change_over_time(change, outcome), f"{outcome}_change_from_baseline", left)
-right.dataframe(change_table(change), hide_index=True, width="stretch")
+table(change_table(change), f"{outcome}_change_from_baseline", right)
 right.caption(
     "Change = value at the visit minus the patient's own baseline, for patients with both. "
     "The baseline visit has no change by definition (it is not a change of 0)."
@@ -97,5 +97,5 @@ st.markdown(
 if model.reason:
     st.warning(md(model.reason))
 if not model.estimates.empty:
-    st.dataframe(mixed_model_table(model), hide_index=True, width="stretch")
+    table(mixed_model_table(model), f"{outcome}_mixed_model")
 st.caption(md(UNCONTROLLED_CAVEAT))

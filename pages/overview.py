@@ -7,7 +7,7 @@ from analysis.instruments import lookup
 from analysis.tables import summary_display
 from analysis.wording import UNCONTROLLED_CAVEAT
 from ui.entry import ensure_entry
-from ui.render import chart
+from ui.render import chart, table
 from ui.safe import md
 from ui.state import cached_summary, directions, require_dataset
 
@@ -40,7 +40,7 @@ with left:
 with right:
     st.subheader("Follow-up completeness")
     st.caption("Patients with at least one value at each visit.")
-    st.dataframe(dataset.completeness(), hide_index=True, width="stretch")
+    table(dataset.completeness(), "follow_up_completeness")
 
 st.subheader("Every outcome against baseline")
 st.caption(
@@ -50,7 +50,7 @@ st.caption(
 )
 summary = cached_summary(dataset, st.session_state["data_key"], tuple(sorted(directions().items())))
 shown = summary_display(summary)
-st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * (len(shown) + 1) + 4, 1400))
+table(shown, "every_outcome_against_baseline", height=min(36 * (len(shown) + 1) + 4, 1400))
 
 with st.expander("Patients with a value, by outcome and visit"):
     counts = dataset.outcome_completeness()

@@ -6,7 +6,7 @@ from analysis.figures_followup import patient_panels
 from analysis.patient import patient_html
 from ui import url
 from ui.entry import ensure_entry
-from ui.render import chart
+from ui.render import chart, table
 from ui.state import cached_patient, require_dataset
 
 ensure_entry()
@@ -27,7 +27,7 @@ left.dataframe(
     width="stretch",
 )
 right.subheader("At the last follow-up visit")
-right.dataframe(profile.status, hide_index=True, width="stretch")
+table(profile.status, f"patient_{patient_id}_status", right)
 right.caption(
     "Status compares the last follow-up value with this patient's baseline: 30% and 50% "
     "improvement (IMMPACT) and the instrument's clinically important difference."

@@ -8,7 +8,7 @@ from analysis.wording import REGRESSION_TO_MEAN_NOTE, UNCONTROLLED_CAVEAT, place
 from ui import url
 from ui.arms import responders_section
 from ui.entry import ensure_entry
-from ui.render import chart
+from ui.render import chart, table
 from ui.safe import md
 from ui.state import cached_responders, require_dataset
 from ui.widgets import direction_for, outcome_picker
@@ -51,7 +51,7 @@ if analysis.n_zero_baseline:
 if analysis.rates.empty:
     st.info("Responder rates need a direction of improvement; set it above.")
 else:
-    st.dataframe(responder_table(analysis), hide_index=True, width="stretch")
+    table(responder_table(analysis), f"responders_{outcome}_{visit}")
     st.caption(
         "Completers only: patients with values at baseline and this visit. All treated: every "
         "patient with a baseline value, missing follow-up counted as not responding (the "

@@ -14,6 +14,7 @@ from analysis.tables import (
     subgroup_group_table,
     subgroup_tests_text,
 )
+from ui.render import table
 from ui.safe import md
 
 
@@ -31,12 +32,12 @@ def change_section(dataset: Dataset, outcome: str, visit: str) -> None:
     _header(arm)
     comparison = arm_change(dataset, outcome, visit, arm)
     st.markdown(f"Change from baseline to {md(visit)} in each arm:")
-    st.dataframe(subgroup_group_table(comparison), hide_index=True, width="stretch")
+    table(subgroup_group_table(comparison), f"arms_{outcome}_{visit}")
     for line in subgroup_tests_text(comparison):
         st.markdown(f"- {md(line)}")
     if not comparison.ancova.empty:
         st.markdown("Adjusted for the baseline value (ANCOVA):")
-        st.dataframe(ancova_table(comparison.ancova), hide_index=True, width="stretch")
+        table(ancova_table(comparison.ancova), f"arms_ancova_{outcome}_{visit}")
 
 
 def over_time_section(dataset: Dataset, outcome: str) -> None:
@@ -44,14 +45,14 @@ def over_time_section(dataset: Dataset, outcome: str) -> None:
     if arm is None:
         return
     _header(arm)
-    table = arm_change_by_visit(dataset, outcome, arm)
-    if table.empty:
+    by_visit = arm_change_by_visit(dataset, outcome, arm)
+    if by_visit.empty:
         st.caption("No visit has enough patients in each arm to compare.")
         return
     st.markdown("Difference between arms at each visit, adjusted for baseline (ANCOVA):")
-    shown = ancova_table(table.drop(columns="visit"))
-    shown.insert(0, "visit", table["visit"].to_numpy())
-    st.dataframe(shown, hide_index=True, width="stretch")
+    shown = ancova_table(by_visit.drop(columns="visit"))
+    shown.insert(0, "visit", by_visit["visit"].to_numpy())
+    table(shown, f"arms_by_visit_{outcome}")
 
 
 def responders_section(dataset: Dataset, outcome: str, visit: str, direction: str | None) -> None:
@@ -63,5 +64,5 @@ def responders_section(dataset: Dataset, outcome: str, visit: str, direction: st
     if rates.empty:
         return
     st.markdown(f"Responders at {md(visit)} in each arm (completers), and the difference:")
-    st.dataframe(arm_rates_display(rates), hide_index=True, width="stretch")
+    table(arm_rates_display(rates), f"arms_responders_{outcome}_{visit}")
     st.caption("Difference in responder rates with Newcombe's score interval (Newcombe 1998).")

@@ -113,6 +113,13 @@ def data_source_sidebar() -> None:
         st.session_state["cohort"] = cohort
     if synthetic:
         sidebar.info("Synthetic demo data: not real patients.")
+    sidebar.radio(
+        "Charts download as",
+        ["PNG", "SVG"],
+        horizontal=True,
+        key="chart_format",
+        help="The camera button in each chart's toolbar saves it in this format.",
+    )
     st.session_state["load"] = result
     st.session_state["dataset"] = dataset
     cohort_key = st.session_state["cohort"].key() if dataset is not None else ""
