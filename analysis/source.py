@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
+from analysis import phi
 from analysis.dataset import Dataset
 from analysis.loading import LoadError, read_table
 from analysis.tidy import build_dataset
@@ -21,12 +24,26 @@ class LoadResult:
     report: ValidationReport
     sheets: list[str] = field(default_factory=list)
 
-    @property
-    def identifier_columns(self) -> list[str]:
+    def _identifiers(self) -> pd.DataFrame | None:
         for finding in self.report.errors:
             if finding.code == "identifiers" and finding.locations is not None:
-                return list(finding.locations["column"])
-        return []
+                return finding.locations
+        return None
+
+    @property
+    def identifier_columns(self) -> list[str]:
+        found = self._identifiers()
+        return [] if found is None else list(found["column"])
+
+    @property
+    def date_columns(self) -> list[str]:
+        """Flagged columns that hold calendar dates (these can become days since treatment)."""
+        found = self._identifiers()
+        return [] if found is None else list(found.loc[found["is_date"], "column"])
+
+    @property
+    def can_convert_dates(self) -> bool:
+        return phi.treatment_date_column(self.date_columns) is not None
 
 
 def load_bytes(
@@ -35,6 +52,7 @@ def load_bytes(
     *,
     sheet: str | None = None,
     drop_columns: list[str] | None = None,
+    convert_dates: bool = False,
     synthetic: bool = False,
 ) -> LoadResult:
     """Read and validate a file's content. Problems come back in the report, never as exceptions."""
@@ -45,7 +63,9 @@ def load_bytes(
         report.add("error", "unreadable", str(exc))
         return LoadResult(None, report)
     try:
-        dataset, report = build_dataset(raw, drop_columns=drop_columns, synthetic=synthetic)
+        dataset, report = build_dataset(
+            raw, drop_columns=drop_columns, convert_dates=convert_dates, synthetic=synthetic
+        )
     except Exception as exc:  # a last guard: a user sees a message, not a traceback
         report = ValidationReport()
         report.add(

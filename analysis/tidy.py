@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from analysis import phi
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.loading import RawTable
@@ -41,14 +42,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 MISSING_MARKERS = frozenset(
     {"na", "n/a", "n.a.", "nan", "null", "none", "missing", "-", "--", ".", "nd", "nr", "?"}
-)
-# Column names that suggest direct identifiers (HIPAA Safe Harbor): refused, never loaded.
-_IDENTIFIER_NAMES = re.compile(
-    r"^(name|first_?name|last_?name|surname|full_?name|patient_?name|given_?name|"
-    r"dob|date_?of_?birth|birth_?date|birthdate|address|street|street_?address|zip|zip_?code|"
-    r"post_?code|postal_?code|phone|phone_?number|telephone|mobile|fax|e_?mail|email_?address|"
-    r"ssn|social_?security(_?number)?|mrn|medical_?record(_?number)?|nhs_?number|"
-    r"insurance(_?number)?|health_?plan(_?number)?|account(_?number)?|ip_?address|url)$"
 )
 
 
@@ -94,9 +87,15 @@ def parse_numbers(cells: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.
 
 
 def build_dataset(
-    raw: RawTable, *, drop_columns: list[str] | None = None, synthetic: bool = False
+    raw: RawTable,
+    *,
+    drop_columns: list[str] | None = None,
+    convert_dates: bool = False,
+    synthetic: bool = False,
 ) -> tuple[Dataset | None, ValidationReport]:
-    """Validate and reshape ``raw``. Returns (dataset or None when unusable, report)."""
+    """Validate and reshape ``raw``. Returns (dataset or None when unusable, report).
+
+    ``drop_columns`` and ``convert_dates`` are the user's answers to the PHI guard."""
     report = ValidationReport()
     frame = raw.frame.copy()
     frame = frame.loc[:, [c for c in frame.columns if c != "" or frame[c].astype(str).ne("").any()]]
@@ -118,20 +117,10 @@ def build_dataset(
     if len(frame) == 0:
         report.add("error", "no_rows", f"{raw.source_name} has column names but no data rows.")
         return None, report
-    identifiers = [c for c in frame.columns if _IDENTIFIER_NAMES.match(_key(c))]
-    if identifiers:
-        report.add(
-            "error",
-            "identifiers",
-            "The file has columns that look like direct identifiers, so it was not loaded: "
-            + ", ".join(f"{c!r}" for c in identifiers)
-            + ". This dashboard takes de-identified data only: remove these columns "
-            "(or drop them here) and use a pseudonymous patient ID.",
-            pd.DataFrame({"row": 1, "column": identifiers, "value": ""}),
-        )
-        return None, report
-
     id_column = _find(list(frame.columns), "patient_id")
+    frame = _guard_identifiers(frame, id_column, convert_dates, report)
+    if frame is None:
+        return None, report
     if id_column is None:
         report.add(
             "error",
@@ -212,6 +201,49 @@ def build_dataset(
     )
     _post_checks(dataset, report)
     return dataset, report
+
+
+def _guard_identifiers(
+    frame: pd.DataFrame, id_column: str | None, convert_dates: bool, report: ValidationReport
+) -> pd.DataFrame | None:
+    """Refuse identifiers (None) unless the user's choices removed them; flag record-number IDs."""
+    flags = phi.scan(frame, id_column)
+    dates = [f.column for f in flags if f.is_date]
+    if convert_dates and dates and id_column is not None:
+        treatment = phi.treatment_date_column(dates)
+        if treatment is not None:
+            frame, notes = phi.dates_to_days(frame, id_column, dates, treatment)
+            report.add("note", "dates_converted", "Dates turned into days: " + "; ".join(notes))
+            flags = [f for f in flags if not f.is_date]
+    if flags:
+        report.add(
+            "error",
+            "identifiers",
+            "The file was not loaded because some columns look like direct identifiers: "
+            + "; ".join(f"{f.column!r} ({f.reason})" for f in flags)
+            + ". This dashboard takes de-identified data only: drop these columns (or turn "
+            "calendar dates into days since treatment) and use pseudonymous patient IDs.",
+            pd.DataFrame(
+                {
+                    "row": 1,
+                    "column": [f.column for f in flags],
+                    "value": [f.reason for f in flags],
+                    "is_date": [f.is_date for f in flags],
+                }
+            ),
+        )
+        return None
+    if id_column is not None:
+        suspicious = phi.record_number_ids(frame[id_column])
+        if suspicious:
+            report.add(
+                "warning",
+                "record_number_ids",
+                f"{suspicious} patient ID(s) look like real record numbers (7 or more digits, "
+                "or the shape of a social security or phone number). Use pseudonymous study "
+                "IDs that cannot be traced back outside the study.",
+            )
+    return frame
 
 
 def _split_wide(column: str) -> tuple[str, str] | None:

@@ -127,7 +127,9 @@ def test_identifier_columns_refused_then_droppable():
     result = load_text(text)
     assert result.dataset is None
     assert result.identifier_columns == ["name", "dob"]
-    assert "'name', 'dob'" in result.report.errors[0].message
+    message = result.report.errors[0].message
+    assert "'name' (its name suggests a person's name)" in message
+    assert "'dob' (its name suggests a date of birth)" in message
     dropped = load_text(text, drop_columns=result.identifier_columns)
     assert dropped.dataset is not None
     assert "Jane Roe" not in dropped.dataset.attributes.to_string()

@@ -45,9 +45,21 @@ def start_file() -> Path | None:
 
 @st.cache_data(show_spinner="Reading and checking the data…", max_entries=16)
 def _load(
-    data: bytes, name: str, sheet: str | None, drop: tuple[str, ...], synthetic: bool
+    data: bytes,
+    name: str,
+    sheet: str | None,
+    drop: tuple[str, ...],
+    convert_dates: bool,
+    synthetic: bool,
 ) -> LoadResult:
-    return load_bytes(data, name, sheet=sheet, drop_columns=list(drop) or None, synthetic=synthetic)
+    return load_bytes(
+        data,
+        name,
+        sheet=sheet,
+        drop_columns=list(drop) or None,
+        convert_dates=convert_dates,
+        synthetic=synthetic,
+    )
 
 
 def _fingerprint(data: bytes) -> str:
@@ -84,16 +96,25 @@ def data_source_sidebar() -> None:
 
     fingerprint = _fingerprint(data)
     st.session_state["source_sha256"] = hashlib.sha256(data).hexdigest()
-    drop_key = f"drop::{fingerprint}"
+    drop_key, dates_key = f"drop::{fingerprint}", f"dates::{fingerprint}"
     drop = tuple(st.session_state.get(drop_key, ()))
+    convert = bool(st.session_state.get(dates_key, False))
     sheet = st.session_state.get(f"sheet::{fingerprint}")
-    result = _load(data, name, sheet, drop, synthetic)
+    result = _load(data, name, sheet, drop, convert, synthetic)
     if len(result.sheets) > 1:
         sidebar.selectbox("Sheet", result.sheets, key=f"sheet::{fingerprint}")
     if result.identifier_columns:
-        sidebar.error("This file has identifier columns and was not loaded.")
+        sidebar.error("This file has identifier columns and was not loaded (details on the page).")
+        flagged = tuple(result.identifier_columns)
         if sidebar.button("Drop those columns and load", key="drop_identifiers"):
-            st.session_state[drop_key] = tuple(result.identifier_columns)
+            st.session_state[drop_key] = drop + flagged
+            st.rerun()
+        if result.can_convert_dates and sidebar.button(
+            "Turn dates into days since treatment, drop the rest", key="convert_dates"
+        ):
+            others = tuple(c for c in flagged if c not in result.date_columns)
+            st.session_state[drop_key] = drop + others
+            st.session_state[dates_key] = True
             st.rerun()
     dataset = result.dataset
     if dataset is not None:
