@@ -22,7 +22,7 @@ from analysis.export import neutralise_formulas
 from analysis.paired import format_p, json_safe, p_phrase
 from analysis.report import ReportInput, build_report, fingerprint
 from analysis.responders import responder_analysis
-from analysis.source import LoadResult, load_path
+from analysis.source import LoadResult, load_path, load_sql
 from analysis.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
 from analysis.table1 import NORMALITY_RULE, table_one
 from analysis.tables import ancova_table, subgroup_group_table, subgroup_tests_text
@@ -32,78 +32,83 @@ from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
 EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
 
 
+def _source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a file, or a database URL (sqlite:///x.db, postgresql://...)")
+    parser.add_argument("--sheet", help="XLSX sheet name (default: the first)")
+    parser.add_argument("--table", help="database table to read (with a database URL)")
+    parser.add_argument("--query", help="a read-only SELECT query (with a database URL)")
+
+
+def _read(args) -> LoadResult:
+    if "://" in args.file:
+        return load_sql(args.file, table=args.table, query=args.query)
+    return load_path(args.file, sheet=args.sheet)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser("validate", help="print the validation report")
-    validate.add_argument("file")
-    validate.add_argument("--sheet", help="XLSX sheet name (default: the first)")
+    _source(validate)
 
     compare = sub.add_parser("compare", help="compare one outcome between two visits")
-    compare.add_argument("file")
+    _source(compare)
     compare.add_argument("--outcome", required=True)
     compare.add_argument("--before", help="first visit (default: the baseline)")
     compare.add_argument("--after", required=True)
     compare.add_argument("--baseline", help="override the detected baseline visit")
     compare.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
     compare.add_argument("--json", action="store_true", help="strict JSON output")
-    compare.add_argument("--sheet")
 
     summary = sub.add_parser("summary", help="every outcome × follow-up visit against baseline")
-    summary.add_argument("file")
+    _source(summary)
     summary.add_argument("--baseline", help="override the detected baseline visit")
     fmt = summary.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
-    summary.add_argument("--sheet")
 
     trajectory = sub.add_parser("trajectory", help="one outcome at every visit, tests over time")
-    trajectory.add_argument("file")
+    _source(trajectory)
     trajectory.add_argument("--outcome", required=True)
     trajectory.add_argument("--baseline", help="override the detected baseline visit")
     trajectory.add_argument("--json", action="store_true")
-    trajectory.add_argument("--sheet")
 
     responders = sub.add_parser("responders", help="responder rates at one follow-up visit")
-    responders.add_argument("file")
+    _source(responders)
     responders.add_argument("--outcome", required=True)
     responders.add_argument("--visit", required=True)
     responders.add_argument("--baseline", help="override the detected baseline visit")
     responders.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
     responders.add_argument("--json", action="store_true")
-    responders.add_argument("--sheet")
 
     subgroups = sub.add_parser("subgroups", help="change at a visit compared between groups")
-    subgroups.add_argument("file")
+    _source(subgroups)
     subgroups.add_argument("--outcome", required=True)
     subgroups.add_argument("--visit", required=True)
     subgroups.add_argument("--by", required=True, help="a categorical attribute")
     subgroups.add_argument("--min-group", type=int, default=SMALL_GROUP_DEFAULT)
     subgroups.add_argument("--baseline", help="override the detected baseline visit")
     subgroups.add_argument("--json", action="store_true")
-    subgroups.add_argument("--sheet")
 
     table1 = sub.add_parser("table1", help="baseline characteristics, overall and by group")
-    table1.add_argument("file")
+    _source(table1)
     table1.add_argument("--by", help="a categorical attribute")
     table1.add_argument("--p-values", action="store_true", help="add descriptive p-values")
     table1.add_argument("--min-group", type=int, default=SMALL_GROUP_DEFAULT)
     table1.add_argument("--csv", action="store_true")
     table1.add_argument("--baseline", help="override the detected baseline visit")
-    table1.add_argument("--sheet")
 
     report = sub.add_parser("report", help="a self-contained HTML report")
-    report.add_argument("file")
+    _source(report)
     report.add_argument("--out", required=True, help="where to write the HTML file")
     report.add_argument("--outcome", help="default: the first outcome in the file")
     report.add_argument("--visit", help="follow-up visit (default: the last one with data)")
     report.add_argument("--baseline", help="override the detected baseline visit")
-    report.add_argument("--sheet")
     return parser
 
 
 def _load(args) -> LoadResult | None:
-    result = load_path(args.file, sheet=getattr(args, "sheet", None))
+    result = _read(args)
     if result.dataset is None:
         print(result.report.as_text(), file=sys.stderr)
         return None
@@ -124,7 +129,7 @@ def _strict_json(payload) -> str:
 
 
 def _cmd_validate(args) -> int:
-    result = load_path(args.file, sheet=args.sheet)
+    result = _read(args)
     print(result.report.as_text())
     return EXIT_OK if result.dataset is not None else EXIT_UNUSABLE
 
@@ -350,7 +355,7 @@ def _cmd_report(args) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
-    digest = fingerprint(Path(args.file).read_bytes())
+    digest = fingerprint(Path(args.file).read_bytes()) if "://" not in args.file else "database"
     html_text = build_report(ReportInput(dataset, outcome, visit, digest))
     Path(args.out).write_text(html_text, encoding="utf-8")
     print(

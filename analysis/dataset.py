@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -20,6 +20,7 @@ class Dataset:
     source_format: str
     report: ValidationReport
     synthetic: bool = False
+    event_map: dict[str, str] = field(default_factory=dict)  # REDCap event -> visit label
 
     @property
     def outcomes(self) -> list[str]:

@@ -48,6 +48,10 @@ def read_table(
         raise LoadError(f"{source_name} is empty: there is nothing to load.")
     if data[:4] == b"PAR1":
         return _read_parquet(data, source_name)
+    if data.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"):
+        return _read_sas(data, source_name, "xport")
+    if data[:32] == _SAS7BDAT_MAGIC:
+        return _read_sas(data, source_name, "sas7bdat")
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data, source_name, sheet)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -56,6 +60,26 @@ def read_table(
             "Save it as .xlsx or CSV and load it again."
         )
     return _read_text(data, source_name)
+
+
+_SAS7BDAT_MAGIC = (
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2\xea\x81\x60"
+    b"\xb3\x14\x11\xcf\xbd\x92\x08\x00\x09\xc7\x31\x8c\x18\x1f\x10\x11"
+)
+
+
+def _read_sas(data: bytes, source_name: str, fmt: str) -> RawTable:
+    """SAS transport (v5, as CDISC submissions use) or sas7bdat, read by pandas."""
+    try:
+        frame = pd.read_sas(io.BytesIO(data), format=fmt, encoding="latin-1")
+    except Exception as exc:  # pandas raises several types for damaged SAS files
+        raise LoadError(f"{source_name} looks like a SAS file but cannot be read: {exc}") from exc
+    frame.columns = [str(c) for c in frame.columns]
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = _cells_as_text(frame[column])
+    label = "SAS transport (XPT)" if fmt == "xport" else "SAS7BDAT"
+    return RawTable(frame.reset_index(drop=True), source_name, label)
 
 
 def _read_parquet(data: bytes, source_name: str) -> RawTable:

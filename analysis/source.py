@@ -53,6 +53,7 @@ def load_bytes(
     sheet: str | None = None,
     drop_columns: list[str] | None = None,
     convert_dates: bool = False,
+    event_map: dict[str, str] | None = None,
     synthetic: bool = False,
 ) -> LoadResult:
     """Read and validate a file's content. Problems come back in the report, never as exceptions."""
@@ -64,7 +65,11 @@ def load_bytes(
         return LoadResult(None, report)
     try:
         dataset, report = build_dataset(
-            raw, drop_columns=drop_columns, convert_dates=convert_dates, synthetic=synthetic
+            raw,
+            drop_columns=drop_columns,
+            convert_dates=convert_dates,
+            event_map=event_map,
+            synthetic=synthetic,
         )
     except Exception as exc:  # a last guard: a user sees a message, not a traceback
         report = ValidationReport()
@@ -92,3 +97,44 @@ def load_path(path: str | Path, *, sheet: str | None = None) -> LoadResult:
 
 def load_demo() -> LoadResult:
     return load_path(DEMO_PATH)
+
+
+def load_frame(frame, source_name: str, **options) -> LoadResult:
+    """A table already in memory (e.g. from a database), read as if it were a file's cells."""
+    from analysis.loading import RawTable, _cells_as_text
+
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = _cells_as_text(frame[column])
+    if frame.empty and len(frame.columns) == 0:
+        report = ValidationReport()
+        report.add("error", "unreadable", f"{source_name} returned no columns.")
+        return LoadResult(None, report)
+    raw = RawTable(frame.reset_index(drop=True), source_name, "SQL table")
+    try:
+        dataset, report = build_dataset(raw, **options)
+    except Exception as exc:
+        report = ValidationReport()
+        report.add("error", "unexpected", f"{source_name} could not be processed ({exc}).")
+        return LoadResult(None, report)
+    return LoadResult(dataset, report)
+
+
+def load_sql(url: str, table: str | None = None, query: str | None = None) -> LoadResult:
+    """A table or read-only query from a database URL (sqlite:///file.db, postgresql://...)."""
+    from analysis.sql import QueryRefused, engine_for, read_table
+
+    name = f"{table or 'query'} in {url.split('@')[-1]}"
+    try:
+        frame = read_table(engine_for(url), table=table, query=query)
+    except QueryRefused as exc:
+        report = ValidationReport()
+        report.add("error", "query_refused", str(exc))
+        return LoadResult(None, report)
+    except Exception as exc:  # driver errors: connection refused, unknown table, bad SQL
+        report = ValidationReport()
+        report.add("error", "database", f"The database could not be read: {exc}".split("\n")[0])
+        return LoadResult(None, report)
+    return load_frame(frame, name)

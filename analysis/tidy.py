@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis import phi
+from analysis import adapters, phi
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.loading import RawTable
@@ -91,6 +91,7 @@ def build_dataset(
     *,
     drop_columns: list[str] | None = None,
     convert_dates: bool = False,
+    event_map: dict[str, str] | None = None,
     synthetic: bool = False,
 ) -> tuple[Dataset | None, ValidationReport]:
     """Validate and reshape ``raw``. Returns (dataset or None when unusable, report).
@@ -117,6 +118,11 @@ def build_dataset(
     if len(frame) == 0:
         report.add("error", "no_rows", f"{raw.source_name} has column names but no data rows.")
         return None, report
+    adapted = adapters.adapt(frame, event_map)
+    if adapted.kind:
+        frame = adapted.frame
+        for note in adapted.notes:
+            report.add("note", f"{adapted.kind}_source", note)
     id_column = _find(list(frame.columns), "patient_id")
     frame = _guard_identifiers(frame, id_column, convert_dates, report)
     if frame is None:
@@ -188,6 +194,11 @@ def build_dataset(
     has_days = long["day"].notna().any()
     visits, rule = order_visits(list(long["visit"].unique()), median_day if has_days else None)
     baseline = detect_baseline(visits, median_day if has_days else None)
+    if adapted.visit_order and set(adapted.visit_order) >= set(visits) and not has_days:
+        visits = [v for v in adapted.visit_order if v in set(visits)]
+        rule = "by the analysis visit number (AVISITN)"
+    if adapted.baseline in visits:
+        baseline = adapted.baseline
     dataset = Dataset(
         long=long,
         attributes=attributes,
@@ -195,9 +206,10 @@ def build_dataset(
         visit_order_rule=rule,
         baseline=baseline,
         source_name=raw.source_name,
-        source_format=f"{raw.describe()}, {shape} layout",
+        source_format=f"{raw.describe()}, {adapted.kind or shape} layout",
         report=report,
         synthetic=synthetic,
+        event_map=adapted.event_map,
     )
     _post_checks(dataset, report)
     return dataset, report
@@ -270,15 +282,19 @@ def _from_long(
             "visit": frame[visit_col].astype(str),
             "outcome": frame[outcome_col].astype(str).str.strip(),
             "raw_value": frame[value_col],
-            "source_row": np.arange(len(frame)) + 2,
-            "source_column": value_col,
+            "source_row": frame["_source_row"].to_numpy()
+            if "_source_row" in frame
+            else np.arange(len(frame)) + 2,
+            "source_column": frame["_source_column"].astype(str).to_numpy()
+            if "_source_column" in frame
+            else value_col,
         }
     )
     if day_col is not None:
         records["day"], _ = parse_numbers(frame[day_col], raw.decimal_comma)
     else:
         records["day"] = np.nan
-    used = {id_column, visit_col, outcome_col, value_col, day_col}
+    used = {id_column, visit_col, outcome_col, value_col, day_col, "_source_row", "_source_column"}
     attribute_columns = [c for c in frame.columns if c not in used]
     attributes = frame[attribute_columns].copy()
     attributes.insert(0, "patient_id", records["patient_id"])
