@@ -19,12 +19,14 @@ from analysis.source import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
 from analysis.trajectory import MixedModelResult, mixed_model
 from analysis.wording import SYNTHETIC_BANNER
 from ui import url
+from ui.database import database_source, event_map_editor
 from ui.filters import cohort_sidebar
 from ui.safe import md
 
 SOURCE_DEMO = "Demo cohort (synthetic)"
 SOURCE_UPLOAD = "Upload a file"
 SOURCE_START = "File given at start"
+SOURCE_DATABASE = "Database (SQL)"
 COHORT_HELP = "Set in the sidebar under Cohort filter; the page link keeps it."
 UPLOAD_HELP = (
     "CSV (any delimiter; UTF-8, UTF-16 or Latin-1; decimal commas are fine), XLSX or Parquet. "
@@ -50,6 +52,7 @@ def _load(
     sheet: str | None,
     drop: tuple[str, ...],
     convert_dates: bool,
+    events: tuple[tuple[str, str], ...],
     synthetic: bool,
 ) -> LoadResult:
     return load_bytes(
@@ -58,6 +61,7 @@ def _load(
         sheet=sheet,
         drop_columns=list(drop) or None,
         convert_dates=convert_dates,
+        event_map=dict(events) or None,
         synthetic=synthetic,
     )
 
@@ -70,7 +74,7 @@ def data_source_sidebar() -> None:
     """Render the data-source controls and put the loaded cohort in session state."""
     sidebar = st.sidebar
     sidebar.header("Data")
-    options = [SOURCE_DEMO, SOURCE_UPLOAD]
+    options = [SOURCE_DEMO, SOURCE_UPLOAD, SOURCE_DATABASE]
     start = start_file()
     if start is not None:
         options.insert(0, SOURCE_START)
@@ -85,6 +89,8 @@ def data_source_sidebar() -> None:
             data, name = start.read_bytes(), start.name
         except OSError as exc:
             sidebar.error(f"Cannot open the start file: {md(exc.strerror or exc)}")
+    elif choice == SOURCE_DATABASE:
+        data, name = database_source(sidebar)
     else:
         upload = sidebar.file_uploader("Outcome file", key="upload", help=UPLOAD_HELP)
         if upload is not None:
@@ -100,7 +106,9 @@ def data_source_sidebar() -> None:
     drop = tuple(st.session_state.get(drop_key, ()))
     convert = bool(st.session_state.get(dates_key, False))
     sheet = st.session_state.get(f"sheet::{fingerprint}")
-    result = _load(data, name, sheet, drop, convert, synthetic)
+    events_key = f"events::{fingerprint}"
+    events = tuple(st.session_state.get(events_key, {}).items())
+    result = _load(data, name, sheet, drop, convert, events, synthetic)
     if len(result.sheets) > 1:
         sidebar.selectbox("Sheet", result.sheets, key=f"sheet::{fingerprint}")
     if result.identifier_columns:
@@ -117,6 +125,8 @@ def data_source_sidebar() -> None:
             st.session_state[dates_key] = True
             st.rerun()
     dataset = result.dataset
+    if dataset is not None and dataset.event_map:
+        event_map_editor(sidebar, dataset.event_map, events_key)
     if dataset is not None:
         baseline = url.selectbox(
             sidebar, "Baseline visit", dataset.visits, f"baseline::{fingerprint}", "baseline",
