@@ -516,8 +516,9 @@ def _post_checks(dataset: Dataset, report: ValidationReport) -> None:
         report.add(
             "note",
             "unknown_outcomes",
-            "Outcome(s) not in the instrument registry: "
-            + ", ".join(repr(c) for c in unknown)
+            f"{len(unknown)} outcome(s) not in the instrument registry: "
+            + ", ".join(repr(c) for c in unknown[:10])
+            + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
             + ". Their direction is unknown until you set it; changes are shown as increases "
             "or decreases, never as improvement or worsening.",
         )
