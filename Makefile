@@ -29,7 +29,10 @@ browser:
 test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	@url=$$(bash tests/pg_server.sh start); \
+	  if [ -z "$$url" ]; then echo "PostgreSQL is not installed: its test will be skipped"; fi; \
+	  OUTCOMES_TEST_PG_URL="$$url" $(PY) -m pytest; status=$$?; \
+	  bash tests/pg_server.sh stop; exit $$status
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -7,6 +7,7 @@ Streamlit starts a page file on its own (AppTest, or a fresh server's first deep
 
 import streamlit as st
 
+from ui.auth import require_sign_in
 from ui.entry import entered
 from ui.state import data_source_sidebar
 
@@ -26,6 +27,8 @@ PAGES = [
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
     st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
 ]
+
+require_sign_in()
 
 with entered():
     navigation = st.navigation(PAGES)

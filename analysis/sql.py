@@ -36,7 +36,10 @@ def check_read_only(query: str) -> str:
 
 
 def engine_for(url: str) -> sa.Engine:
-    """An engine for the URL; SQLite files are opened read-only."""
+    """An engine for the URL; SQLite files are opened read-only, and plain postgresql:// URLs
+    use the psycopg driver that this project installs."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite:///") and "mode=ro" not in url:
         path = url.removeprefix("sqlite:///")
         return sa.create_engine(

@@ -101,3 +101,22 @@ def test_server_configuration_is_safe_by_default():
     assert config["server"]["address"] == "localhost"
     assert config["server"]["enableXsrfProtection"] is True
     assert 50 <= config["server"]["maxUploadSize"] <= 1000
+
+
+def test_sign_in_is_required_when_configured():
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "test-secret",
+        "client_id": "dashboard",
+        "client_secret": "x",
+        "server_metadata_url": "https://id.example.test/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.metric  # no data before signing in
+    at.user = {"is_logged_in": True, "email": "clinician@example.test"}
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Patients"] == "150"
+    assert "Signed in as clinician@example.test" in " ".join(c.value for c in at.sidebar.caption)

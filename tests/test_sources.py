@@ -2,7 +2,9 @@
 
 import io
 import json
+import os
 import sqlite3
+import uuid
 
 import pandas as pd
 import pyreadstat
@@ -160,3 +162,27 @@ def test_unreachable_database_gives_a_message():
     result = load_sql("postgresql://nobody@127.0.0.1:1/none", table="outcomes")
     assert result.dataset is None
     assert result.report.errors[0].message.startswith("The database could not be read")
+
+
+def test_postgresql_table_gives_the_same_comparison(reference):
+    url = os.environ.get("OUTCOMES_TEST_PG_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: make test starts one when PostgreSQL is installed")
+    import sqlalchemy as sa
+
+    table = f"outcomes_{uuid.uuid4().hex[:8]}"
+    frame = pd.read_csv(io.BytesIO(_csv()), dtype={"patient_id": str})
+    engine = sa.create_engine(url)
+    frame.to_sql(table, engine, index=False)
+    try:
+        plain_url = url.replace("postgresql+psycopg://", "postgresql://")
+        result = load_sql(plain_url, table=table)
+        assert result.dataset is not None, result.report.as_text()
+        assert _stats(result.dataset) == pytest.approx(reference)
+        refused = load_sql(url, query=f"DROP TABLE {table}")
+        assert refused.dataset is None
+        query = load_sql(url, query=f"SELECT * FROM {table} WHERE sex = 'female'")
+        assert query.dataset.n_patients == 4
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP TABLE {table}"))
