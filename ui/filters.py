@@ -42,6 +42,7 @@ def _restore_from_url(dataset: Dataset, fingerprint: str) -> None:
             max(min(high, hi), lo),
         )
     st.session_state["filter_notes"] = notes
+    st.session_state[f"flt_active::{fingerprint}"] = cohort.active
     st.session_state[marker] = True
 
 
@@ -51,8 +52,12 @@ def cohort_sidebar(dataset: Dataset, fingerprint: str) -> tuple[Dataset, CohortF
     _restore_from_url(dataset, fingerprint)
     categorical: dict[str, tuple[str, ...]] = {}
     numeric: dict[str, tuple[float, float]] = {}
-    any_set = any(_widget_key(fingerprint, a) in st.session_state for a in kinds)
-    with st.sidebar.expander("Cohort filter", expanded=any_set, icon=":material/filter_alt:"):
+    active_key = f"flt_active::{fingerprint}"
+    with st.sidebar.expander(
+        "Cohort filter",
+        expanded=bool(st.session_state.get(active_key)),
+        icon=":material/filter_alt:",
+    ):
         st.caption("Empty = everyone. Every page and statistic uses the filtered cohort.")
         for attribute, kind in kinds.items():
             key = _widget_key(fingerprint, attribute)
@@ -69,6 +74,7 @@ def cohort_sidebar(dataset: Dataset, fingerprint: str) -> tuple[Dataset, CohortF
                 if tuple(value) != (low, high):
                     numeric[attribute] = (float(value[0]), float(value[1]))
     cohort = CohortFilter(categorical, numeric)
+    st.session_state[active_key] = cohort.active
     _write_url(cohort)
     return apply_filter(dataset, cohort), cohort
 

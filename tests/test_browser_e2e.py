@@ -1,0 +1,170 @@
+"""End-to-end: `streamlit run` on a free local port, driven with Playwright and Debian's
+chromium. Every page is opened (a screenshot of each goes to build/screenshots/), an outcome
+and a filter are changed, a file is uploaded and an export downloaded. The time from navigation
+to the first chart is printed and written to build/browser_timings.csv (no test asserts it).
+Skipped, with the reason, where chromium or playwright cannot be had."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build"
+PAGES = {
+    "": "Overview",
+    "compare": "Compare two visits",
+    "over_time": "Over time",
+    "responders": "Responders",
+    "patient": "Patient",
+    "explorer": "Cohort explorer",
+    "report": "Report",
+    "data": "Data",
+}
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed (make test installs it when it can)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("OUTCOMES_DATA", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+         "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+def _page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    return context.new_page()
+
+
+def _wait_idle(page) -> None:
+    page.wait_for_selector("[data-testid='stApp']")
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
+
+
+def test_every_page_opens_with_its_charts(server, browser):
+    (OUT / "screenshots").mkdir(parents=True, exist_ok=True)
+    page = _page(browser)
+    timings = []
+    for path, title in PAGES.items():
+        start = time.perf_counter()
+        page.goto(f"{server}/{path}")
+        page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+        if path not in ("report", "data"):
+            page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=60_000)
+        timings.append((path or "overview", round(time.perf_counter() - start, 2)))
+        _wait_idle(page)
+        assert page.locator("[data-testid='stException']").count() == 0, path
+        assert page.get_by_text("Page not found").count() == 0, path
+        page.screenshot(path=str(OUT / "screenshots" / f"{path or 'overview'}.png"), full_page=True)
+    page.context.close()
+    with (OUT / "browser_timings.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("page", "seconds_to_first_chart"), *timings])
+    print("\ntime from navigation to the first chart:", ", ".join(f"{p} {s}s" for p, s in timings))
+
+
+def test_change_outcome_and_filter(server, browser):
+    page = _page(browser)
+    page.goto(f"{server}/compare")
+    page.get_by_role("heading", name="Compare two visits").wait_for(timeout=60_000)
+    _wait_idle(page)
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Outcome").first.click()
+    page.get_by_role("option", name="Toronto Clinical Scoring System (TCSS 0–19)").click()
+    page.get_by_text("Among the").filter(has_text="Toronto Clinical Scoring System").wait_for()
+    page.keyboard.press("Escape")
+    page.wait_for_url("**outcome=tcss**")
+    _wait_idle(page)
+    arm = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(
+        has=page.get_by_text("arm", exact=True)
+    )
+    if not arm.is_visible():
+        page.locator("[data-testid='stExpander'] summary").filter(has_text="Cohort filter").click()
+    arm.locator("input").click()
+    page.get_by_role("option", name="MSC").click()
+    page.get_by_text("Showing 108 of 150 patients: arm MSC.").wait_for(timeout=30_000)
+    assert "f.arm=MSC" in page.url
+    page.reload()
+    page.get_by_text("Showing 108 of 150 patients: arm MSC.").wait_for(timeout=60_000)
+    page.context.close()
+
+
+def test_upload_and_download(server, browser, tmp_path):
+    upload = tmp_path / "clinic.csv"
+    upload.write_text(
+        "patient_id,cell_source,pain_nrs__baseline,pain_nrs__m6\n"
+        "007,umbilical cord,7,3\n7,bone marrow,6,6\n012,umbilical cord,8,5\n"
+    )
+    page = _page(browser)
+    page.goto(server)
+    page.get_by_role("heading", name="Overview").wait_for(timeout=60_000)
+    page.get_by_text("Upload a file").click()
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(upload))
+    page.locator("[data-testid='stMetric']").filter(has_text="Patients").filter(
+        has_text="3"
+    ).wait_for(timeout=60_000)
+    _wait_idle(page)
+    with page.expect_download() as download_info:
+        page.locator("[data-testid='stDownloadButton']").filter(has_text="CSV").first.click()
+    download = download_info.value
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert download.suggested_filename == "follow_up_completeness.csv"
+    assert saved.read_text().splitlines()[0] == "visit,patients with data,% of baseline"
+    page.context.close()
