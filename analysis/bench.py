@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.compare import cohort_summary
 from analysis.paired import hodges_lehmann
 from analysis.source import load_bytes
+from analysis.summary import cohort_summary
 
 OUTCOMES = {  # code: (baseline mean, SD, low, high, mean change per follow-up)
     "pain_nrs": (6.0, 1.6, 0, 10, -1.8),

@@ -17,13 +17,14 @@ import pandas as pd
 
 from analysis.arms import control_level
 from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
-from analysis.compare import cohort_summary, compare_visits, default_follow_up
+from analysis.compare import compare_visits, default_follow_up
 from analysis.export import neutralise_formulas
 from analysis.paired import format_p, json_safe, p_phrase
 from analysis.report import ReportInput, build_report, fingerprint
 from analysis.responders import responder_analysis
 from analysis.source import LoadResult, load_path, load_sql
 from analysis.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
+from analysis.summary import cohort_summary
 from analysis.table1 import NORMALITY_RULE, table_one
 from analysis.tables import ancova_table, subgroup_group_table, subgroup_tests_text
 from analysis.trajectory import trajectory_report

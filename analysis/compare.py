@@ -120,45 +120,6 @@ def compare_visits(
     return Comparison(outcome, instrument, before, after, pairs, excluded, stats)
 
 
-SUMMARY_COLUMNS = [
-    "outcome", "label", "visit", "n_pairs", "mean_before", "mean_after", "mean_change",
-    "change_ci_low", "change_ci_high", "p_value_t", "wilcoxon_v", "p_value_wilcoxon",
-    "hodges_lehmann", "recommended_test", "p_value_recommended", "n_improved", "n_worsened",
-    "pct_improved", "n_improved_mcid", "pct_improved_mcid", "direction",
-]  # fmt: skip
-
-
-def cohort_summary(
-    dataset: Dataset, directions: dict[str, Direction] | None = None
-) -> pd.DataFrame:
-    """Every outcome × every follow-up visit against baseline, one row each.
-
-    Each outcome is pivoted once (patients × visits); each cell's statistics run on whole
-    numpy columns, never a loop over patients."""
-    directions = directions or {}
-    rows = []
-    for outcome in dataset.outcomes:
-        instrument = lookup(outcome, directions.get(outcome))
-        table = dataset.wide(outcome)
-        if dataset.baseline not in table.columns:
-            continue
-        base = table[dataset.baseline].to_numpy()
-        for visit in dataset.follow_up_visits:
-            if visit not in table.columns:
-                continue
-            follow = table[visit].to_numpy()
-            both = ~np.isnan(base) & ~np.isnan(follow)
-            if not both.any():
-                continue
-            result = paired_statistics(
-                base[both], follow[both], instrument.direction, instrument.mcid_abs
-            )
-            record = result.to_dict()
-            record.update(outcome=outcome, label=instrument.label, visit=visit)
-            rows.append({k: record.get(k) for k in SUMMARY_COLUMNS})
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
 def default_follow_up(dataset: Dataset, outcome: str) -> str | None:
     """The last follow-up visit at which the outcome has any value."""
     present = set(dataset.wide(outcome).columns)

@@ -235,7 +235,9 @@ def paired_statistics(
         _counts(result, np.array([]), direction, mcid)
         return result
 
-    change = after - before
+    # Rounded so that float noise (27.3 - 25.1 = 2.1999999999999993) neither breaks ties nor
+    # turns a zero change into a non-zero one; 12 decimals is far below any clinical unit.
+    change = np.round(after - before, 12)
     result.mean_before, result.mean_after = _f(before.mean()), _f(after.mean())
     result.median_before, result.median_after = _f(np.median(before)), _f(np.median(after))
     result.q1_before, result.q3_before = (_f(q) for q in np.percentile(before, [25, 75]))

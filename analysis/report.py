@@ -20,13 +20,14 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from analysis.arms import ARM_CAVEAT, arm_change, arm_responder_rates
-from analysis.compare import Comparison, cohort_summary, compare_visits
+from analysis.compare import Comparison, compare_visits
 from analysis.dataset import Dataset
 from analysis.figures import before_after_lines, change_histogram, completeness_bars
 from analysis.figures_followup import change_over_time, over_time, waterfall
 from analysis.instruments import lookup
 from analysis.responders import PLACEBO_SOURCE, responder_analysis
 from analysis.subgroups import arm_attribute
+from analysis.summary import cohort_summary
 from analysis.tables import (
     ancova_table,
     arm_rates_display,

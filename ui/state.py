@@ -11,11 +11,12 @@ from pathlib import Path
 import streamlit as st
 
 from analysis.cohort import describe
-from analysis.compare import Comparison, cohort_summary, compare_visits
+from analysis.compare import Comparison, compare_visits
 from analysis.dataset import Dataset
 from analysis.patient import PatientProfile, patient_profile
 from analysis.responders import ResponderAnalysis, responder_analysis
 from analysis.source import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
+from analysis.summary import cohort_summary
 from analysis.trajectory import MixedModelResult, mixed_model
 from analysis.wording import SYNTHETIC_BANNER
 from ui import url
