@@ -45,8 +45,9 @@ class Dataset:
         return replace(self, baseline=visit)
 
     def patients_without_visit(self, visit: str) -> list[str]:
-        present = set(self.long.loc[self.long["visit"] == visit, "patient_id"])
-        return [p for p in self.patients if p not in present]
+        present = pd.unique(self.long.loc[self.long["visit"] == visit, "patient_id"])
+        patients = pd.Index(self.patients)
+        return patients[~patients.isin(present)].tolist()
 
     def wide(self, outcome: str) -> pd.DataFrame:
         """Patients × visits for one outcome (visits in time order; NaN where not recorded)."""

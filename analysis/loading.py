@@ -137,6 +137,8 @@ def _header_text(value: object) -> str:
 
 def _cells_as_text(column: pd.Series) -> pd.Series:
     """Cells as text: integers without '.0', missing as ''."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.fillna("")  # Arrow-backed text stays Arrow-backed: no per-cell objects
     if pd.api.types.is_string_dtype(column):
         return column.astype(object).where(column.notna(), "").astype(str).astype(object)
 

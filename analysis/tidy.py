@@ -51,7 +51,20 @@ def _key(name: str) -> str:
 
 def _map_unique(values: pd.Series, function) -> pd.Series:
     """Apply ``function`` once per distinct value (labels repeat across thousands of rows)."""
-    return values.map({v: function(v) for v in values.unique()})
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([function(u) for u in uniques], dtype=object)
+    if len(mapped) == 0:
+        return values.copy()
+    result = pd.Series(mapped[codes], index=values.index)
+    if all(isinstance(m, str) for m in mapped):
+        return result.astype("str")
+    if all(isinstance(m, bool | np.bool_) for m in mapped):
+        return result.astype(bool)
+    return (
+        result.astype(float)
+        if all(isinstance(m, float | int) or m is None for m in mapped)
+        else result
+    )
 
 
 def _find(columns: list[str], role: str) -> str | None:
@@ -278,9 +291,9 @@ def _from_long(
     day_col = _find(list(frame.columns), "day")
     records = pd.DataFrame(
         {
-            "patient_id": frame[id_column].astype(str).str.strip(),
-            "visit": frame[visit_col].astype(str),
-            "outcome": frame[outcome_col].astype(str).str.strip(),
+            "patient_id": _map_unique(frame[id_column], lambda t: str(t).strip()),
+            "visit": _map_unique(frame[visit_col], str),
+            "outcome": _map_unique(frame[outcome_col], lambda t: str(t).strip()),
             "raw_value": frame[value_col],
             "source_row": frame["_source_row"].to_numpy()
             if "_source_row" in frame
@@ -331,9 +344,20 @@ def _from_wide(
 
 
 def _drop_missing_keys(records: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
-    keys = records[["patient_id", "visit", "outcome"]].astype(str).apply(lambda s: s.str.strip())
-    missing = keys.eq("").any(axis=1) | keys["patient_id"].str.casefold().isin({"nan", "none"})
-    has_value = records["raw_value"].astype(str).str.strip().ne("")
+    def blank(text: object) -> bool:
+        return str(text).strip() == ""
+
+    missing = (
+        _map_unique(records["patient_id"], lambda t: blank(t) or str(t).strip().casefold()
+                    in {"nan", "none"}).astype(bool)
+        | _map_unique(records["visit"], blank).astype(bool)
+        | _map_unique(records["outcome"], blank).astype(bool)
+    )  # fmt: skip
+    raw = records["raw_value"]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        has_value = raw.notna()
+    else:
+        has_value = raw.astype(str).str.strip().ne("")
     # A row with no ID and no value is an empty line; only rows that carry a score count.
     lost = missing & has_value
     if lost.any():
