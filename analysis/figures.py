@@ -7,6 +7,7 @@ and hover text, never colour alone.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.compare import Comparison
@@ -182,5 +183,51 @@ def completeness_bars(completeness) -> go.Figure:
         yaxis=dict(title="patients", range=[0, top * 1.18]),
         showlegend=False,
         height=380,
+    )
+    return fig
+
+
+def change_scatter(
+    x: pd.Series,
+    change: pd.Series,
+    patient_ids: pd.Series,
+    line: tuple[float, float] | None,
+    title: str,
+    x_title: str,
+    y_title: str,
+) -> go.Figure:
+    """Each patient's change against a baseline value or attribute, with the least-squares
+    line (intercept, slope) and the no-change line."""
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=change,
+            mode="markers",
+            name="patients",
+            marker=dict(color="#0072B2", opacity=0.5, size=8),
+            customdata=patient_ids,
+            hovertemplate="patient %{customdata}<br>%{x}<br>change %{y}<extra></extra>",
+        )
+    )
+    if line is not None:
+        intercept, slope = line
+        xs = np.array([x.min(), x.max()])
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=intercept + slope * xs,
+                mode="lines",
+                name="least-squares line",
+                line=dict(color="#D55E00", width=3),
+            )
+        )
+    fig.add_hline(y=0, line=dict(color="#333", width=1))
+    fig.update_layout(
+        **{k: v for k, v in _LAYOUT.items() if k != "legend"},
+        title=title,
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0),
+        height=460,
     )
     return fig

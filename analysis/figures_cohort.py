@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.figures import change_scatter
 from analysis.instruments import lookup
 from analysis.subgroups import Association
 
@@ -58,36 +59,14 @@ def forest_plot(table: pd.DataFrame, outcome: str, visit: str, overall: float | 
 
 def association_scatter(association: Association, outcome: str, visit: str) -> go.Figure:
     points = association.points
-    fig = go.Figure(
-        go.Scatter(
-            x=points["x"],
-            y=points["chg"],
-            mode="markers",
-            name="patients",
-            marker=dict(color="#0072B2", opacity=0.55, size=8),
-            customdata=points["patient_id"],
-            hovertemplate="patient %{customdata}<br>%{x}<br>change %{y}<extra></extra>",
-        )
-    )
-    if association.slope is not None:
-        xs = np.array([points["x"].min(), points["x"].max()])
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=association.intercept + association.slope * xs,
-                mode="lines",
-                name="least-squares line",
-                line=dict(color="#D55E00", width=3),
-            )
-        )
     rho = "undefined" if association.rho is None else f"{association.rho:.2f}"
-    fig.add_hline(y=0, line=dict(color="#333", width=1))
-    fig.update_layout(
-        **_LAYOUT,
-        title=f"Change at {visit} against {association.attribute} (Spearman rho = {rho})",
-        xaxis_title=association.attribute,
-        yaxis_title=f"change in {lookup(outcome).short_label}",
-        height=440,
-        legend=dict(orientation="h", yanchor="top", y=-0.15, x=0),
+    line = None if association.slope is None else (association.intercept, association.slope)
+    return change_scatter(
+        points["x"],
+        points["chg"],
+        points["patient_id"],
+        line,
+        f"Change at {visit} against {association.attribute} (Spearman rho = {rho})",
+        association.attribute,
+        f"change in {lookup(outcome).short_label}",
     )
-    return fig

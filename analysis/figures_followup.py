@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.figures import STATUS_COLOURS
+from analysis.figures import STATUS_COLOURS, change_scatter
 from analysis.instruments import lookup
 from analysis.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL, ResponderAnalysis
 
@@ -232,39 +232,17 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
 
 def regression_to_mean(analysis: ResponderAnalysis) -> go.Figure:
     data = analysis.patients.loc[analysis.patients["chg"].notna()]
-    fig = go.Figure(
-        go.Scatter(
-            x=data["base"],
-            y=data["chg"],
-            mode="markers",
-            name="patients",
-            marker=dict(color="#0072B2", opacity=0.5, size=8),
-            customdata=data["patient_id"],
-            hovertemplate="patient %{customdata}<br>baseline %{x}<br>change %{y}<extra></extra>",
-        )
-    )
-    if analysis.rtm_slope is not None:
-        xs = np.array([data["base"].min(), data["base"].max()])
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=analysis.rtm_intercept + analysis.rtm_slope * xs,
-                mode="lines",
-                name="fitted line",
-                line=dict(color="#D55E00", width=3),
-            )
-        )
     r = "undefined" if analysis.rtm_r is None else f"{analysis.rtm_r:.2f}"
-    fig.add_hline(y=0, line=dict(color="#333", width=1))
-    fig.update_layout(
-        **_LAYOUT,
-        title=f"Change against baseline value (r = {r})",
-        xaxis_title=f"baseline {_label(analysis.outcome)}",
-        yaxis_title=f"change at {analysis.visit}",
-        legend=_LEGEND_BELOW,
-        height=460,
+    line = None if analysis.rtm_slope is None else (analysis.rtm_intercept, analysis.rtm_slope)
+    return change_scatter(
+        data["base"],
+        data["chg"],
+        data["patient_id"],
+        line,
+        f"Change against baseline value (r = {r})",
+        f"baseline {_label(analysis.outcome)}",
+        f"change at {analysis.visit}",
     )
-    return fig
 
 
 def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> go.Figure:
