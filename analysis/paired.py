@@ -254,7 +254,8 @@ def paired_statistics(
     else:
         result.sd_before, result.sd_after = _f(before.std(ddof=1)), _f(after.std(ddof=1))
         result.sd_change = _f(change.std(ddof=1))
-        if result.sd_change == 0:
+        # A spread at rounding-error size is no spread: the t statistic would be noise.
+        if result.sd_change <= 1e-9 * max(1.0, abs(result.mean_change)):
             result.mark_undefined(
                 "every patient changed by exactly the same amount (no variation in change)",
                 "change_ci_low", "change_ci_high", "t_statistic", "p_value_t", "cohens_dz",

@@ -191,7 +191,7 @@ def _finite(x) -> float | None:
 
 
 def _moments_row(c, n, mean_b, mean_a, mean_d, sd, half, p_t) -> dict:
-    varies = bool(sd[c] > 0)
+    varies = bool(sd[c] > 1e-9 * max(1.0, abs(mean_d[c])))  # as paired_statistics
     return {
         "n_pairs": int(n[c]),
         "mean_before": float(mean_b[c]),
