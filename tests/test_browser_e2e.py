@@ -107,7 +107,11 @@ def test_every_page_opens_with_its_charts(server, browser):
         start = time.perf_counter()
         page.goto(f"{server}/{path}")
         page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-        if path not in ("report", "data"):
+        if path == "report":
+            page.get_by_text("Download the report (HTML)").wait_for(timeout=60_000)
+        elif path == "data":
+            page.get_by_text("Download the cleaned table (CSV)").wait_for(timeout=60_000)
+        else:
             page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=60_000)
         timings.append((path or "overview", round(time.perf_counter() - start, 2)))
         _wait_idle(page)
