@@ -68,18 +68,26 @@ _SAS7BDAT_MAGIC = (
 )
 
 
+def typed_table(frame: pd.DataFrame, source_name: str, file_format: str) -> RawTable:
+    """A table from a typed source (Parquet, SAS, a database): numbers stay numbers, every
+    other column (booleans included) becomes text cells."""
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            frame[column] = _cells_as_text(values)
+    return RawTable(frame, source_name, file_format)
+
+
 def _read_sas(data: bytes, source_name: str, fmt: str) -> RawTable:
     """SAS transport (v5, as CDISC submissions use) or sas7bdat, read by pandas."""
     try:
         frame = pd.read_sas(io.BytesIO(data), format=fmt, encoding="latin-1")
     except Exception as exc:  # pandas raises several types for damaged SAS files
         raise LoadError(f"{source_name} looks like a SAS file but cannot be read: {exc}") from exc
-    frame.columns = [str(c) for c in frame.columns]
-    for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            frame[column] = _cells_as_text(frame[column])
     label = "SAS transport (XPT)" if fmt == "xport" else "SAS7BDAT"
-    return RawTable(frame.reset_index(drop=True), source_name, label)
+    return typed_table(frame, source_name, label)
 
 
 def _read_parquet(data: bytes, source_name: str) -> RawTable:
@@ -87,14 +95,7 @@ def _read_parquet(data: bytes, source_name: str) -> RawTable:
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise LoadError(f"{source_name} looks like Parquet but cannot be read: {exc}") from exc
-    frame.columns = [str(c) for c in frame.columns]
-    frame = frame.reset_index(drop=True)
-    for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(
-            frame[column]
-        ):
-            frame[column] = _cells_as_text(frame[column])
-    return RawTable(frame, source_name, "Parquet")
+    return typed_table(frame, source_name, "Parquet")
 
 
 def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:

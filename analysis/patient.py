@@ -11,6 +11,7 @@ import pandas as pd
 
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
+from analysis.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL
 from analysis.trajectory import visit_summary
 from analysis.wording import UNCONTROLLED_CAVEAT, number
 
@@ -70,10 +71,10 @@ def _status(dataset: Dataset, outcome: str, values: pd.Series) -> dict:
     better = -change if inst.direction == "lower" else change
     better_pct = None if pct is None else (-pct if inst.direction == "lower" else pct)
     verdicts = []
-    if better_pct is not None and better_pct >= 50 - 1e-9:
-        verdicts.append("≥50% improvement")
-    elif better_pct is not None and better_pct >= 30 - 1e-9:
-        verdicts.append("≥30% improvement")
+    if better_pct is not None and better_pct >= IMMPACT_SUBSTANTIAL - 1e-9:
+        verdicts.append(f"≥{IMMPACT_SUBSTANTIAL:.0f}% improvement")
+    elif better_pct is not None and better_pct >= IMMPACT_MODERATE - 1e-9:
+        verdicts.append(f"≥{IMMPACT_MODERATE:.0f}% improvement")
     if inst.mcid_abs is not None and better >= inst.mcid_abs - 1e-9:
         verdicts.append(f"≥{inst.mcid_abs_text()} improvement")
     row["status"] = ", ".join(verdicts) or ("worse" if better < 0 else "below thresholds")

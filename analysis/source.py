@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis import phi
 from analysis.dataset import Dataset
-from analysis.loading import LoadError, read_table
+from analysis.loading import LoadError, read_table, typed_table
 from analysis.tidy import build_dataset
 from analysis.validation import ValidationReport
 
@@ -101,18 +101,11 @@ def load_demo() -> LoadResult:
 
 def load_frame(frame, source_name: str, **options) -> LoadResult:
     """A table already in memory (e.g. from a database), read as if it were a file's cells."""
-    from analysis.loading import RawTable, _cells_as_text
-
-    frame = frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
-    for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            frame[column] = _cells_as_text(frame[column])
     if frame.empty and len(frame.columns) == 0:
         report = ValidationReport()
         report.add("error", "unreadable", f"{source_name} returned no columns.")
         return LoadResult(None, report)
-    raw = RawTable(frame.reset_index(drop=True), source_name, "SQL table")
+    raw = typed_table(frame.copy(), source_name, "SQL table")
     try:
         dataset, report = build_dataset(raw, **options)
     except Exception as exc:

@@ -67,10 +67,6 @@ def _load(
     )
 
 
-def _fingerprint(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]
-
-
 def data_source_sidebar() -> None:
     """Render the data-source controls and put the loaded cohort in session state."""
     sidebar = st.sidebar
@@ -101,8 +97,9 @@ def data_source_sidebar() -> None:
         st.session_state["dataset"] = None
         return
 
-    fingerprint = _fingerprint(data)
-    st.session_state["source_sha256"] = hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()  # hashed once per rerun: uploads can be large
+    fingerprint = digest[:16]
+    st.session_state["source_sha256"] = digest
     drop_key, dates_key = f"drop::{fingerprint}", f"dates::{fingerprint}"
     drop = tuple(st.session_state.get(drop_key, ()))
     convert = bool(st.session_state.get(dates_key, False))
