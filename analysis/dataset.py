@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
+from analysis.codes import label_codes
 from analysis.validation import ValidationReport
 
 
@@ -45,19 +47,26 @@ class Dataset:
         return replace(self, baseline=visit)
 
     def patients_without_visit(self, visit: str) -> list[str]:
-        present = pd.unique(self.long.loc[self.long["visit"] == visit, "patient_id"])
-        patients = pd.Index(self.patients)
-        return patients[~patients.isin(present)].tolist()
+        """Patients with some value but none at ``visit``, in order of first appearance."""
+        codes, labels = label_codes(self.long["patient_id"])
+        at_visit = (self.long["visit"] == visit).to_numpy()
+        present = np.zeros(len(labels), dtype=bool)
+        present[codes[at_visit]] = True
+        missing = ~present[codes]
+        return [str(labels[c]) for c in pd.unique(codes[missing])]
 
     def wide(self, outcome: str) -> pd.DataFrame:
         """Patients × visits for one outcome (visits in time order; NaN where not recorded)."""
         subset = self.long.loc[self.long["outcome"] == outcome]
         table = subset.pivot(index="patient_id", columns="visit", values="value")
+        table.index = pd.Index(table.index.astype(str), name="patient_id")
+        table.columns = pd.Index(table.columns.astype(str), name="visit")
         return table.reindex(columns=[v for v in self.visits if v in table.columns])
 
     def completeness(self) -> pd.DataFrame:
         """Per visit: patients with any value, and as a share of patients seen at baseline."""
-        seen = self.long.groupby("visit")["patient_id"].nunique().reindex(self.visits, fill_value=0)
+        seen = self.long.groupby("visit", observed=True)["patient_id"].nunique()
+        seen = seen.reindex(self.visits, fill_value=0)
         n_base = int(seen.get(self.baseline, 0))
         share = seen / n_base if n_base else seen * float("nan")
         return pd.DataFrame(
@@ -70,5 +79,7 @@ class Dataset:
 
     def outcome_completeness(self) -> pd.DataFrame:
         """Outcomes × visits: number of patients with a value."""
-        counts = self.long.groupby(["outcome", "visit"])["patient_id"].nunique().unstack()
+        counts = (
+            self.long.groupby(["outcome", "visit"], observed=True)["patient_id"].nunique().unstack()
+        )
         return counts.reindex(index=self.outcomes, columns=self.visits).fillna(0).astype(int)

@@ -12,13 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SNIFF_LINES = 200
+PARALLEL_ENCODE_ROWS = 4_000_000  # below this, one thread encodes text faster than two
 
 
 class LoadError(Exception):
@@ -70,14 +76,38 @@ _SAS7BDAT_MAGIC = (
 
 def typed_table(frame: pd.DataFrame, source_name: str, file_format: str) -> RawTable:
     """A table from a typed source (Parquet, SAS, a database): numbers stay numbers, every
-    other column (booleans included) becomes text cells."""
+    other column (booleans included) becomes text cells. Categorical columns (Parquet
+    dictionaries) stay categorical with text categories, so a million repeated IDs or labels
+    are converted once per distinct value."""
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     for column in frame.columns:
         values = frame[column]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            frame[column] = _categorical_as_text(values)
+        elif not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             frame[column] = _cells_as_text(values)
     return RawTable(frame, source_name, file_format)
+
+
+def _categorical_as_text(column: pd.Series) -> pd.Series:
+    """A categorical column with text categories and missing cells as ''."""
+    categories = column.cat.categories
+    if not pd.api.types.is_string_dtype(categories) or categories.inferred_type != "string":
+        text = _cells_as_text(pd.Series(categories, dtype=object)).astype(str)
+        # Two categories can print the same (1 and 1.0): factorize the text to merge them.
+        merged, uniques = pd.factorize(pd.Index(text, dtype="str"))
+        codes = column.cat.codes.to_numpy()
+        column = pd.Series(
+            pd.Categorical.from_codes(np.where(codes < 0, -1, merged[codes]), uniques),
+            index=column.index,
+            name=column.name,
+        )
+    if column.isna().any():
+        if "" not in column.cat.categories:
+            column = column.cat.add_categories([""])
+        column = column.fillna("")
+    return column
 
 
 def _read_sas(data: bytes, source_name: str, fmt: str) -> RawTable:
@@ -92,10 +122,68 @@ def _read_sas(data: bytes, source_name: str, fmt: str) -> RawTable:
 
 def _read_parquet(data: bytes, source_name: str) -> RawTable:
     try:
-        frame = pd.read_parquet(io.BytesIO(data))
+        table = pq.read_table(io.BytesIO(data))
+        table = _text_as_dictionaries(table)
+        frame = table.to_pandas()
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise LoadError(f"{source_name} looks like Parquet but cannot be read: {exc}") from exc
     return typed_table(frame, source_name, "Parquet")
+
+
+def _text_as_dictionaries(table: pa.Table) -> pa.Table:
+    """Text columns dictionary-encoded with one dictionary per column, so pandas gets
+    categoricals (one string per distinct value) without unifying a dictionary per chunk,
+    which is slow for a million distinct patient IDs."""
+    for i, column_field in enumerate(table.schema):
+        kind = column_field.type
+        is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        is_text = is_text or pa.types.is_string_view(kind)
+        column = table.column(i)
+        if pa.types.is_dictionary(kind) and column.num_chunks > 1:
+            if max(len(chunk.dictionary) for chunk in column.chunks) < 1000:
+                continue  # small dictionaries (visit, outcome) are cheap to unify
+            column = column.cast(kind.value_type)
+            is_text = True
+        if is_text:
+            table = table.set_column(i, column_field.name, _dictionary_encode(column))
+    return table
+
+
+def _dictionary_encode(text: pa.ChunkedArray, pieces: int = 2) -> pa.DictionaryArray:
+    """Arrow's dictionary encoding, in ``pieces`` threads for long columns (Arrow releases
+    the GIL): each piece is encoded alone, then the pieces' dictionaries are encoded once
+    more to map every piece's codes onto one dictionary."""
+    size = -(-len(text) // pieces) if len(text) >= PARALLEL_ENCODE_ROWS else max(len(text), 1)
+    parts = [text.slice(start, size) for start in range(0, len(text), size)] or [text]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        encoded = list(pool.map(_encode_piece, parts))
+    if len(encoded) == 1:
+        dictionary, indices = encoded[0]
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
+    merged = pc.dictionary_encode(pa.concat_arrays([dictionary for dictionary, _ in encoded]))
+    offsets = np.cumsum([0] + [len(dictionary) for dictionary, _ in encoded])
+    codes = [
+        pc.take(merged.indices.slice(offsets[k], len(dictionary)), indices)
+        for k, (dictionary, indices) in enumerate(encoded)
+    ]
+    return pa.DictionaryArray.from_arrays(pa.concat_arrays(codes), merged.dictionary)
+
+
+def _encode_piece(text: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """(dictionary, indices) of one piece. Arrow encodes a chunked array with one memo table,
+    so every chunk carries the same final dictionary; otherwise the chunks are joined first."""
+    encoded = pc.dictionary_encode(text)
+    chunks = encoded.chunks
+    if not chunks:
+        return pa.array([], type=text.type), pa.array([], type=pa.int32())
+    dictionary = chunks[-1].dictionary
+    shared = all(c.dictionary.buffers()[-1] is not None for c in chunks) and (
+        len({c.dictionary.buffers()[-1].address for c in chunks}) == 1
+    )
+    if not shared:
+        combined = pc.dictionary_encode(text.combine_chunks())
+        return combined.dictionary, combined.indices
+    return dictionary, pa.concat_arrays([c.indices for c in chunks])
 
 
 def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:

@@ -92,8 +92,10 @@ def scan(frame: pd.DataFrame, id_column: str | None = None, sample: int = 2000) 
 
 
 def record_number_ids(ids: pd.Series) -> int:
-    """How many patient IDs look like real record numbers (7+ digits, SSN or phone shapes)."""
-    return int(ids.astype(str).str.strip().str.match(_RECORD_NUMBER).sum())
+    """How many distinct patient IDs look like real record numbers (7+ digits, SSN or phone
+    shapes). Checked once per distinct ID: a long file repeats each ID on many rows."""
+    distinct = pd.Series(pd.unique(ids), dtype=object).astype(str).str.strip().drop_duplicates()
+    return int(distinct.str.match(_RECORD_NUMBER).sum())
 
 
 def dates_to_days(

@@ -16,6 +16,15 @@ import numpy as np
 import pandas as pd
 
 from analysis import adapters, phi
+from analysis.codes import (
+    as_categorical,
+    combined_key,
+    duplicated_keys,
+    label_codes,
+    map_labels,
+    map_values,
+    strip_labels,
+)
 from analysis.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.loading import RawTable
@@ -40,6 +49,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "value": ("value", "score", "result"),
     "day": ("day", "days", "study_day", "days_since_treatment"),
 }
+LONG_COLUMNS = ["patient_id", "visit", "day", "outcome", "value", "source_row", "source_column"]
 MISSING_MARKERS = frozenset(
     {"na", "n/a", "n.a.", "nan", "null", "none", "missing", "-", "--", ".", "nd", "nr", "?"}
 )
@@ -47,24 +57,6 @@ MISSING_MARKERS = frozenset(
 
 def _key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip()).casefold()
-
-
-def _map_unique(values: pd.Series, function) -> pd.Series:
-    """Apply ``function`` once per distinct value (labels repeat across thousands of rows)."""
-    codes, uniques = pd.factorize(values)
-    mapped = np.array([function(u) for u in uniques], dtype=object)
-    if len(mapped) == 0:
-        return values.copy()
-    result = pd.Series(mapped[codes], index=values.index)
-    if all(isinstance(m, str) for m in mapped):
-        return result.astype("str")
-    if all(isinstance(m, bool | np.bool_) for m in mapped):
-        return result.astype(bool)
-    return (
-        result.astype(float)
-        if all(isinstance(m, float | int) or m is None for m in mapped)
-        else result
-    )
 
 
 def _find(columns: list[str], role: str) -> str | None:
@@ -75,28 +67,44 @@ def _find(columns: list[str], role: str) -> str | None:
     return None
 
 
+_STATUSES = ["ok", "blank", "marker", "text"]
+
+
+def _status(codes: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(codes, categories=_STATUSES), index=index)
+
+
 def parse_numbers(cells: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
-    """Numbers from text cells, vectorised. Returns (values, status) where status is one of
-    'ok', 'blank', 'marker' (n/a, missing, ...) or 'text' (not a number)."""
+    """Numbers from text cells. Returns (values, status) where status is one of 'ok', 'blank',
+    'marker' (n/a, missing, ...) or 'text' (not a number). Text is parsed once per distinct
+    cell and reaches the rows through integer codes."""
     if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
         values = cells.astype(float)
-        finite = np.isfinite(values.to_numpy())
-        status = pd.Series(np.where(values.isna(), "blank", "ok"), index=cells.index)
-        status[~finite & values.notna().to_numpy()] = "text"
-        return values.where(finite), status
-    text = cells.astype(str).str.strip()
-    blank = text.eq("")
-    marker = text.str.casefold().isin(MISSING_MARKERS)
+        array = values.to_numpy()
+        finite = np.isfinite(array)
+        if finite.all():
+            return values, _status(np.zeros(len(cells), dtype=np.int8), cells.index)
+        codes = np.where(np.isnan(array), 1, np.where(finite, 0, 3)).astype(np.int8)
+        return values.where(finite), _status(codes, cells.index)
+    codes, labels = label_codes(cells)
+    text = pd.Series(labels, dtype=object).astype(str).str.strip()
+    blank = text.eq("").to_numpy()
+    marker = text.str.casefold().isin(MISSING_MARKERS).to_numpy()
     if decimal_comma:
         text = text.str.replace(r"^([+-]?\d*),(\d+)$", r"\1.\2", regex=True)
-    values = pd.to_numeric(text, errors="coerce").astype(float)
-    values = values.where(np.isfinite(values))
-    text_bad = values.isna() & ~blank & ~marker
-    status = pd.Series("ok", index=cells.index, dtype=object)
-    status[blank] = "blank"
-    status[marker] = "marker"
-    status[text_bad] = "text"
-    return values, status
+    numbers = pd.to_numeric(text, errors="coerce").astype(float).to_numpy()
+    numbers = np.where(np.isfinite(numbers), numbers, np.nan)
+    status = np.select([blank, marker, np.isnan(numbers)], [1, 2, 3], 0).astype(np.int8)
+    return (
+        pd.Series(numbers[codes], index=cells.index, name=cells.name),
+        _status(status[codes], cells.index),
+    )
+
+
+def _keep(records: pd.DataFrame, mask: pd.Series | np.ndarray) -> pd.DataFrame:
+    """``records`` where ``mask`` holds; the same frame (no copy) when it holds everywhere."""
+    mask = np.asarray(mask, dtype=bool)
+    return records if mask.all() else records.loc[mask]
 
 
 def build_dataset(
@@ -111,8 +119,10 @@ def build_dataset(
 
     ``drop_columns`` and ``convert_dates`` are the user's answers to the PHI guard."""
     report = ValidationReport()
-    frame = raw.frame.copy()
-    frame = frame.loc[:, [c for c in frame.columns if c != "" or frame[c].astype(str).ne("").any()]]
+    frame = raw.frame.copy(deep=False)  # copy-on-write: columns are copied only if changed
+    unnamed_blank = [c for c in frame.columns if c == "" and frame[c].astype(str).eq("").all()]
+    if unnamed_blank:
+        frame = frame.drop(columns=unnamed_blank)
     if drop_columns:
         frame = frame.drop(columns=[c for c in drop_columns if c in frame.columns])
         report.add(
@@ -171,7 +181,7 @@ def build_dataset(
 
     records = _drop_missing_keys(records, report)
     values, status = parse_numbers(records["raw_value"], raw.decimal_comma)
-    records["value"] = values
+    records.insert(records.columns.get_loc("raw_value"), "value", values)
     accounting = {"values read": len(records) + int(records.attrs.get("missing_keys", 0))}
     accounting["left out: row without patient ID, visit or outcome"] = int(
         records.attrs.get("missing_keys", 0)
@@ -181,15 +191,15 @@ def build_dataset(
     _report_cells(report, records, status == "text", "warning", "non_numeric", _text_message)
     accounting["recorded as missing (n/a, -, ...)"] = int((status == "marker").sum())
     accounting["left out: not a number"] = int((status == "text").sum())
-    records = records.loc[status == "ok"].copy()
+    records = _keep(records, status == "ok").copy(deep=False)
 
     records = _merge_visit_spellings(records, report)
-    records["outcome"] = _map_unique(records["outcome"], _key)
+    records["outcome"] = map_labels(records["outcome"], _key)
     out_of_range = _out_of_range(records)
     if out_of_range.any():
         _report_out_of_range(report, records.loc[out_of_range])
     accounting["left out: outside the instrument's valid range"] = int(out_of_range.sum())
-    records = records.loc[~out_of_range]
+    records = _keep(records, ~out_of_range)
     records, n_identical, n_conflicting = _resolve_duplicates(records, report)
     accounting["merged: exact duplicate rows"] = n_identical
     accounting["left out: conflicting duplicates"] = n_conflicting
@@ -200,11 +210,15 @@ def build_dataset(
         return None, report
 
     attributes = _clean_attributes(attributes, raw.decimal_comma, report)
-    long = records[
-        ["patient_id", "visit", "day", "outcome", "value", "source_row", "source_column"]
-    ].reset_index(drop=True)
-    median_day = long.groupby("visit", sort=False)["day"].median().to_dict()
-    has_days = long["day"].notna().any()
+    long = records.drop(columns="raw_value").reset_index(drop=True)
+    if list(long.columns) != LONG_COLUMNS:
+        long = long[LONG_COLUMNS]
+    has_days = bool(long["day"].notna().any())
+    median_day = (
+        long.groupby("visit", sort=False, observed=True)["day"].median().to_dict()
+        if has_days
+        else {}
+    )
     visits, rule = order_visits(list(long["visit"].unique()), median_day if has_days else None)
     baseline = detect_baseline(visits, median_day if has_days else None)
     if adapted.visit_order and set(adapted.visit_order) >= set(visits) and not has_days:
@@ -289,27 +303,30 @@ def _from_long(
     value_col: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     day_col = _find(list(frame.columns), "day")
-    records = pd.DataFrame(
-        {
-            "patient_id": _map_unique(frame[id_column], lambda t: str(t).strip()),
-            "visit": _map_unique(frame[visit_col], str),
-            "outcome": _map_unique(frame[outcome_col], lambda t: str(t).strip()),
-            "raw_value": frame[value_col],
-            "source_row": frame["_source_row"].to_numpy()
-            if "_source_row" in frame
-            else np.arange(len(frame)) + 2,
-            "source_column": frame["_source_column"].astype(str).to_numpy()
-            if "_source_column" in frame
-            else value_col,
-        }
-    )
+    # Columns assigned one at a time: pandas keeps them as separate blocks instead of
+    # stacking same-typed columns into a new 2-D array (a full copy at registry scale).
+    records = pd.DataFrame(index=frame.index)
+    records["patient_id"] = strip_labels(frame[id_column])
+    records["visit"] = map_labels(frame[visit_col], str)
     if day_col is not None:
-        records["day"], _ = parse_numbers(frame[day_col], raw.decimal_comma)
+        records["day"] = parse_numbers(frame[day_col], raw.decimal_comma)[0]
     else:
-        records["day"] = np.nan
+        records["day"] = np.full(len(frame), np.nan)
+    records["outcome"] = map_labels(frame[outcome_col], lambda t: str(t).strip())
+    records["raw_value"] = frame[value_col]
+    records["source_row"] = (
+        frame["_source_row"].to_numpy()
+        if "_source_row" in frame
+        else np.arange(2, len(frame) + 2, dtype=np.int32 if len(frame) < 2**31 - 2 else np.int64)
+    )
+    records["source_column"] = (
+        map_labels(frame["_source_column"], str)
+        if "_source_column" in frame
+        else pd.Categorical.from_codes(np.zeros(len(frame), np.int8), [value_col])
+    )
     used = {id_column, visit_col, outcome_col, value_col, day_col, "_source_row", "_source_column"}
     attribute_columns = [c for c in frame.columns if c not in used]
-    attributes = frame[attribute_columns].copy()
+    attributes = frame[attribute_columns]
     attributes.insert(0, "patient_id", records["patient_id"])
     attributes["source_row"] = records["source_row"]
     return records, attributes
@@ -335,6 +352,8 @@ def _from_wide(
             )
         )
     records = pd.concat(parts, ignore_index=True)
+    for column in ("patient_id", "visit", "outcome", "source_column"):
+        records[column] = as_categorical(records[column])
     records["day"] = np.nan
     attribute_columns = [c for c in frame.columns if c != id_column and c not in wide_columns]
     attributes = frame[attribute_columns].copy()
@@ -347,18 +366,19 @@ def _drop_missing_keys(records: pd.DataFrame, report: ValidationReport) -> pd.Da
     def blank(text: object) -> bool:
         return str(text).strip() == ""
 
+    codes, ids = label_codes(records["patient_id"])
+    stripped = pd.Series(ids, dtype=object).astype(str).str.strip()
+    no_id = (stripped.eq("") | stripped.str.casefold().isin({"nan", "none"})).to_numpy()
     missing = (
-        _map_unique(records["patient_id"], lambda t: blank(t) or str(t).strip().casefold()
-                    in {"nan", "none"}).astype(bool)
-        | _map_unique(records["visit"], blank).astype(bool)
-        | _map_unique(records["outcome"], blank).astype(bool)
+        no_id[codes]
+        | map_values(records["visit"], blank, bool)
+        | map_values(records["outcome"], blank, bool)
     )  # fmt: skip
     raw = records["raw_value"]
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        has_value = raw.notna()
+        has_value = raw.notna().to_numpy()
     else:
-        has_value = raw.astype(str).str.strip().ne("")
-    # A row with no ID and no value is an empty line; only rows that carry a score count.
+        has_value = ~map_values(raw, blank, bool)
     lost = missing & has_value
     if lost.any():
         locations = pd.DataFrame(
@@ -375,7 +395,7 @@ def _drop_missing_keys(records: pd.DataFrame, report: ValidationReport) -> pd.Da
             f"{describe_locations(locations)}.",
             locations,
         )
-    kept = records.loc[~missing].copy()
+    kept = _keep(records, ~missing).copy(deep=False)
     kept.attrs["missing_keys"] = int(lost.sum())
     return kept
 
@@ -416,14 +436,23 @@ def _report_cells(
 
 
 def _merge_visit_spellings(records: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
-    records["visit"] = records["visit"].astype(str).str.strip()
-    keys = _map_unique(records["visit"], normalise_label)
-    canonical = records.groupby(keys, sort=False)["visit"].first()
-    spellings = records.groupby(keys, sort=False)["visit"].unique()
-    merged = {k: list(v) for k, v in spellings.items() if len(v) > 1}
+    """Labels that differ only in case or spaces become the spelling seen first in the file."""
+    stripped = strip_labels(records["visit"])
+    codes = stripped.cat.codes.to_numpy()
+    spellings = list(stripped.cat.categories)
+    by_key: dict[str, list[int]] = {}
+    for i, spelling in enumerate(spellings):
+        by_key.setdefault(normalise_label(spelling), []).append(i)
+    canonical = list(range(len(spellings)))
+    merged = []
+    for group in by_key.values():
+        if len(group) > 1:
+            group = sorted(group, key=lambda i: int(np.argmax(codes == i)))  # file order
+            canonical = [group[0] if c in group else c for c in canonical]
+            merged.append(group)
     if merged:
         described = "; ".join(
-            f"{', '.join(repr(s) for s in v)} → {canonical[k]!r}" for k, v in merged.items()
+            f"{', '.join(repr(spellings[i]) for i in g)} → {spellings[g[0]]!r}" for g in merged
         )
         report.add(
             "warning",
@@ -432,14 +461,16 @@ def _merge_visit_spellings(records: pd.DataFrame, report: ValidationReport) -> p
             + described
             + ".",
         )
-    records["visit"] = keys.map(canonical)
+        stripped = map_labels(stripped, lambda t: spellings[canonical[spellings.index(t)]])
+    records["visit"] = stripped
     return records
 
 
 def _out_of_range(records: pd.DataFrame) -> pd.Series:
-    low = _map_unique(records["outcome"], lambda c: lookup(c).low).astype(float)
-    high = _map_unique(records["outcome"], lambda c: lookup(c).high).astype(float)
-    return (records["value"] < low) | (records["value"] > high)
+    low = map_values(records["outcome"], lambda c: lookup(c).low, float)
+    high = map_values(records["outcome"], lambda c: lookup(c).high, float)
+    values = records["value"].to_numpy()
+    return pd.Series((values < low) | (values > high), index=records.index)
 
 
 def _report_out_of_range(report: ValidationReport, bad: pd.DataFrame) -> None:
@@ -460,13 +491,16 @@ def _resolve_duplicates(
     records: pd.DataFrame, report: ValidationReport
 ) -> tuple[pd.DataFrame, int, int]:
     keys = ["patient_id", "visit", "outcome"]
-    dup = records.duplicated(keys, keep=False)
+    dup = duplicated_keys(combined_key(records, keys))
     if not dup.any():
         return records, 0, 0
-    spread = records.loc[dup].groupby(keys)["value"].transform(lambda v: v.nunique())
+    repeated = records.loc[dup]  # usually a handful of rows: plain pandas from here
+    spread = repeated.groupby(keys, observed=True)["value"].transform("nunique")
     conflicting_mask = pd.Series(False, index=records.index)
-    conflicting_mask.loc[spread.index] = spread > 1
-    identical_extra = records.duplicated(keys, keep="first") & dup & ~conflicting_mask
+    conflicting_mask.loc[spread.index] = (spread > 1).to_numpy()
+    identical_extra = pd.Series(False, index=records.index)
+    identical_extra.loc[repeated.index] = repeated.duplicated(keys, keep="first").to_numpy()
+    identical_extra &= ~conflicting_mask
     if identical_extra.any():
         locations = _locations(records, identical_extra)
         report.add(
@@ -478,7 +512,7 @@ def _resolve_duplicates(
         )
     if conflicting_mask.any():
         locations = _locations(records, conflicting_mask)
-        locations["patient_id"] = records.loc[conflicting_mask, "patient_id"].to_numpy()
+        locations["patient_id"] = records.loc[conflicting_mask, "patient_id"].astype(str).to_numpy()
         report.add(
             "warning",
             "duplicate_conflicting",
@@ -494,32 +528,79 @@ def _resolve_duplicates(
 def _clean_attributes(
     attributes: pd.DataFrame, decimal_comma: bool, report: ValidationReport
 ) -> pd.DataFrame:
-    attributes = attributes.loc[attributes["patient_id"].astype(str).str.strip().ne("")]
+    """One row per patient (in order of first appearance): each attribute's first recorded
+    value, with a warning for attributes that vary within a patient. Vectorised over rows
+    with integer patient codes (a long file repeats each attribute on every row)."""
+    codes, labels = label_codes(strip_labels(attributes["patient_id"]))
+    labels = np.asarray(labels, dtype=object)
+    n_rows = len(codes)
+    has_id = (labels != "")[codes]
+    first_row = np.full(len(labels), n_rows)
+    np.minimum.at(first_row, codes[has_id], np.flatnonzero(has_id))
+    seen = np.flatnonzero(first_row < n_rows)
+    patients = seen[np.argsort(first_row[seen], kind="stable")]
+    index = pd.Index(labels[patients].astype(str), dtype="str", name="patient_id")
+    result = pd.DataFrame(index=index)
     columns = [c for c in attributes.columns if c not in ("patient_id", "source_row") and c]
-    result = pd.DataFrame(index=pd.Index(attributes["patient_id"].unique(), name="patient_id"))
     for column in columns:
         values, status = parse_numbers(attributes[column], decimal_comma)
-        numeric = (status != "text").all() and (status == "ok").any()
-        cells = values if numeric else attributes[column].astype(str).str.strip().replace("", pd.NA)
-        table = pd.DataFrame({"patient_id": attributes["patient_id"], "cell": cells})
-        table = table.dropna(subset=["cell"])
-        distinct = table.groupby("patient_id")["cell"].nunique()
-        varying = distinct[distinct > 1].index.tolist()
-        if varying:
-            shown = ", ".join(varying[:10]) + (
-                f" and {len(varying) - 10} more" if len(varying) > 10 else ""
+        numeric = bool((status != "text").all() and (status == "ok").any())
+        if numeric:
+            cells = values.to_numpy(dtype=float)
+            present = ~np.isnan(cells) & has_id
+        else:
+            cells, cell_labels = label_codes(strip_labels(attributes[column]))
+            present = (np.array(cell_labels, dtype=object) != "")[cells] & has_id
+        reference, varying = _first_and_varying(codes, cells, present, first_row, len(labels))
+        varying_ids = [str(label) for label in labels[patients[varying[patients]]]]
+        if varying_ids:
+            shown = ", ".join(varying_ids[:10]) + (
+                f" and {len(varying_ids) - 10} more" if len(varying_ids) > 10 else ""
             )
             report.add(
                 "warning",
                 "attribute_varies",
                 f"Attribute {column!r} should be constant within a patient but varies for "
-                f"{len(varying)} patient(s) ({shown}); the first value recorded was used.",
-                pd.DataFrame({"column": column, "value": "", "patient_id": varying}),
+                f"{len(varying_ids)} patient(s) ({shown}); the first value recorded was used.",
+                pd.DataFrame({"column": column, "value": "", "patient_id": varying_ids}),
             )
-        result[column] = table.groupby("patient_id")["cell"].first().reindex(result.index)
-        if not numeric:
-            result[column] = result[column].astype(object)
+        chosen = reference[patients]
+        if numeric:
+            result[column] = chosen
+        else:
+            lookup_labels = np.array([*cell_labels, np.nan], dtype=object)
+            result[column] = pd.Series(lookup_labels[chosen], index=index, dtype=object)
     return result
+
+
+def _first_and_varying(
+    patient: np.ndarray, cells: np.ndarray, present: np.ndarray, first_row: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient code: the first present cell (NaN, or code -1 for text, when none) and
+    whether any present cell differs from it."""
+    is_float = cells.dtype.kind == "f"
+    missing = np.nan if is_float else -1
+    reference = np.full(n, missing, dtype=float if is_float else np.int64)
+    n_rows = len(patient)
+    have_first = first_row < n_rows
+    first_cells = np.full(n, missing, dtype=reference.dtype)
+    first_present = np.zeros(n, dtype=bool)
+    first_present[have_first] = present[first_row[have_first]]
+    first_cells[have_first] = cells[first_row[have_first]]
+    reference[first_present] = first_cells[first_present]
+    # Patients whose first row is blank for this attribute: find their first present row.
+    late = present & ~first_present[patient]
+    if late.any():
+        first_late = np.full(n, n_rows)
+        np.minimum.at(first_late, patient[late], np.flatnonzero(late))
+        found = first_late < n_rows
+        reference[found] = cells[first_late[found]]
+    if not is_float:
+        reference = reference.astype(np.int64)
+        reference[reference < 0] = -1
+    differs = present & (cells != reference[patient])
+    varying = np.bincount(patient[differs], minlength=n) > 0
+    return reference, varying
 
 
 def _post_checks(dataset: Dataset, report: ValidationReport) -> None:
