@@ -24,11 +24,11 @@ def _neutralise(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def cleaned_long_table(dataset) -> pd.DataFrame:
-    """The canonical long table with each patient's attributes, as the Data page offers it."""
-    table = dataset.long.merge(
-        dataset.attributes, left_on="patient_id", right_index=True, how="left"
-    )
+def cleaned_long_table(dataset, limit: int | None = None) -> pd.DataFrame:
+    """The canonical long table with each patient's attributes, as the Data page offers it
+    (the first ``limit`` rows only, for a preview)."""
+    long = dataset.long if limit is None else dataset.long.head(limit)
+    table = long.merge(dataset.attributes, left_on="patient_id", right_index=True, how="left")
     return neutralise_formulas(table)
 
 

@@ -25,6 +25,48 @@ _LAYOUT = dict(
     margin=dict(l=60, r=30, t=60, b=50),
 )
 _LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0)
+# Past this many patients a chart draws densities, quantiles or summary boxes instead of one
+# mark per patient: a browser cannot show 100,000 lines legibly, and the chart data would be
+# tens of megabytes. Each such chart says so in its title.
+MAX_PATIENT_MARKS = 2000
+DENSITY_NOTE = "too many patients to draw one by one: shading shows how many are in each cell"
+_DENSITY_SCALE = [[0, "#F0F4FA"], [0.25, "#9ECAE1"], [0.6, "#3182BD"], [1, "#08306B"]]
+
+
+def density(x: pd.Series, y: pd.Series, bins: int = 60) -> go.Histogram2d:
+    """A 2-D histogram of many patients' points (pre-binned: only counts are sent)."""
+    counts, x_edges, y_edges = np.histogram2d(
+        np.asarray(x, dtype=float), np.asarray(y, dtype=float), bins=bins
+    )
+    return go.Heatmap(
+        x=(x_edges[:-1] + x_edges[1:]) / 2,
+        y=(y_edges[:-1] + y_edges[1:]) / 2,
+        z=np.where(counts.T > 0, counts.T, np.nan),
+        colorscale=_DENSITY_SCALE,
+        colorbar=dict(title="patients"),
+        name="patients",
+        hovertemplate="%{x:.3g}, %{y:.3g}<br>%{z} patients<extra></extra>",
+    )
+
+
+def summary_box(values: pd.Series, name: str) -> go.Box:
+    """A box from precomputed quartiles and Tukey whiskers (1.5 IQR): no per-patient data."""
+    v = np.asarray(values, dtype=float)
+    q1, median, q3 = np.percentile(v, [25, 50, 75])
+    iqr = q3 - q1
+    low = float(v[v >= q1 - 1.5 * iqr].min())
+    high = float(v[v <= q3 + 1.5 * iqr].max())
+    return go.Box(
+        x=[name],
+        q1=[q1],
+        median=[median],
+        q3=[q3],
+        lowerfence=[low],
+        upperfence=[high],
+        name=name,
+        marker=dict(color="#0072B2"),
+        line=dict(color="#333333"),
+    )
 
 
 def _axis_title(comparison: Comparison) -> str:
@@ -33,8 +75,11 @@ def _axis_title(comparison: Comparison) -> str:
 
 
 def before_after_lines(comparison: Comparison) -> go.Figure:
-    """One line per patient from the first visit to the second, coloured by what happened."""
+    """One line per patient from the first visit to the second, coloured by what happened;
+    past MAX_PATIENT_MARKS patients, the density of (before, after) pairs instead."""
     pairs = comparison.pairs
+    if len(pairs) > MAX_PATIENT_MARKS:
+        return _before_after_density(comparison)
     fig = go.Figure()
     rng = np.random.default_rng(0)  # fixed jitter: the same picture on every rerun
     for status, group in pairs.groupby("status", sort=False):
@@ -85,9 +130,54 @@ def before_after_lines(comparison: Comparison) -> go.Figure:
     return fig
 
 
-def visit_distributions(comparison: Comparison) -> go.Figure:
-    """Box plot with every patient's value at each visit (patients with both values)."""
+def _before_after_density(comparison: Comparison) -> go.Figure:
     pairs = comparison.pairs
+    fig = go.Figure(density(pairs["before"], pairs["after"]))
+    low = float(min(pairs["before"].min(), pairs["after"].min()))
+    high = float(max(pairs["before"].max(), pairs["after"].max()))
+    fig.add_trace(
+        go.Scatter(
+            x=[low, high],
+            y=[low, high],
+            mode="lines",
+            name="no change",
+            line=dict(color="#D55E00", width=2, dash="dash"),
+        )
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title=(
+            f"Each patient's {comparison.before} against {comparison.after} value"
+            f"<br><sup>n = {len(pairs):,}; {DENSITY_NOTE}</sup>"
+        ),
+        xaxis_title=f"{_axis_title(comparison)} at {comparison.before}",
+        yaxis_title=f"at {comparison.after}",
+        legend=_LEGEND_BELOW,
+        height=500,
+    )
+    return fig
+
+
+def visit_distributions(comparison: Comparison) -> go.Figure:
+    """Box plot with every patient's value at each visit (patients with both values); past
+    MAX_PATIENT_MARKS patients, the boxes alone."""
+    pairs = comparison.pairs
+    if len(pairs) > MAX_PATIENT_MARKS:
+        fig = go.Figure(
+            [summary_box(pairs["before"], comparison.before),
+             summary_box(pairs["after"], comparison.after)]
+        )  # fmt: skip
+        fig.update_layout(
+            **_LAYOUT,
+            title=(
+                "Values at each visit (box: median, quartiles)"
+                f"<br><sup>n = {len(pairs):,}; too many patients to draw each point</sup>"
+            ),
+            yaxis_title=_axis_title(comparison),
+            showlegend=False,
+            height=500,
+        )
+        return fig
     fig = go.Figure()
     for column, visit in (("before", comparison.before), ("after", comparison.after)):
         fig.add_trace(
@@ -122,10 +212,16 @@ def change_histogram(comparison: Comparison) -> go.Figure:
     xbins = (
         dict(size=1, start=float(change.min()) - 0.5) if integer_valued and len(change) else None
     )
+    if len(change) > MAX_PATIENT_MARKS:  # counted here: only the bars are sent
+        width = 1.0 if integer_valued else float(np.ptp(change)) / 60 or 1.0
+        start = float(change.min()) - (0.5 if integer_valued else 0.0)
+        n_bins = int(np.floor((float(change.max()) - start) / width)) + 1
+        counts, edges = np.histogram(change, bins=start + width * np.arange(n_bins + 1))
+        trace = go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=width * 0.95)
+    else:
+        trace = go.Histogram(x=change, xbins=xbins)
     fig = go.Figure(
-        go.Histogram(
-            x=change,
-            xbins=xbins,
+        trace.update(
             marker=dict(color="#56B4E9", line=dict(color="white", width=1)),
             hovertemplate="change %{x}<br>%{y} patients<extra></extra>",
             name="patients",
@@ -197,18 +293,23 @@ def change_scatter(
     y_title: str,
 ) -> go.Figure:
     """Each patient's change against a baseline value or attribute, with the least-squares
-    line (intercept, slope) and the no-change line."""
-    fig = go.Figure(
-        go.Scatter(
-            x=x,
-            y=change,
-            mode="markers",
-            name="patients",
-            marker=dict(color="#0072B2", opacity=0.5, size=8),
-            customdata=patient_ids,
-            hovertemplate="patient %{customdata}<br>%{x}<br>change %{y}<extra></extra>",
+    line (intercept, slope) and the no-change line; past MAX_PATIENT_MARKS patients, the
+    density of points instead of the points."""
+    if len(x) > MAX_PATIENT_MARKS:
+        fig = go.Figure(density(x, change))
+        title = f"{title}<br><sup>n = {len(x):,}; {DENSITY_NOTE}</sup>"
+    else:
+        fig = go.Figure(
+            go.Scatter(
+                x=x,
+                y=change,
+                mode="markers",
+                name="patients",
+                marker=dict(color="#0072B2", opacity=0.5, size=8),
+                customdata=patient_ids,
+                hovertemplate="patient %{customdata}<br>%{x}<br>change %{y}<extra></extra>",
+            )
         )
-    )
     if line is not None:
         intercept, slope = line
         xs = np.array([x.min(), x.max()])

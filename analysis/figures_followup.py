@@ -9,14 +9,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.figures import STATUS_COLOURS, change_scatter
+from analysis.figures import MAX_PATIENT_MARKS, STATUS_COLOURS, change_scatter
 from analysis.instruments import lookup
 from analysis.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL, ResponderAnalysis
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 _LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=50, t=60, b=50))
 _LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0)
-MAX_PATIENT_LINES = 2000  # past this, individual lines give way to quantile bands
 
 
 def _label(outcome: str) -> str:
@@ -98,7 +97,7 @@ def spaghetti(
     order = {v: i for i, v in enumerate(visits)}
     data = trajectories.assign(x=trajectories["visit"].map(order)).sort_values(["patient_id", "x"])
     n_patients = data["patient_id"].nunique()
-    if n_patients <= MAX_PATIENT_LINES:
+    if n_patients <= MAX_PATIENT_MARKS:
         x, y = _with_gaps(data)
         fig.add_trace(
             go.Scattergl(
@@ -188,8 +187,12 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
     inst = analysis.instrument
     column = "pchg" if scale == "percent" else "chg"
     data = analysis.patients.loc[analysis.patients[column].notna()]
+    n = len(data)
     sign = -1 if inst.direction == "lower" else 1
     data = data.sort_values(column, ascending=inst.direction != "lower")
+    many = len(data) > MAX_PATIENT_MARKS
+    if many:  # 1,000 evenly spaced patients of the sorted order: the same shape, 1,000 bars
+        data = data.iloc[np.linspace(0, len(data) - 1, 1000).round().astype(int)]
     better = sign * data[column]
     colours = np.where(better > 0, STATUS_COLOURS["improved"], STATUS_COLOURS["worsened"])
     colours = np.where(better == 0, STATUS_COLOURS["unchanged"], colours)
@@ -221,7 +224,12 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
     unit = "%" if scale == "percent" else (inst.unit or "")
     fig.update_layout(
         **_LAYOUT,
-        title=f"Change from baseline at {analysis.visit}, one bar per patient (n = {len(data)})",
+        title=(
+            f"Change from baseline at {analysis.visit}, patients sorted"
+            f"<br><sup>n = {n:,}; each bar is one of 1,000 evenly spaced patients</sup>"
+            if many
+            else f"Change from baseline at {analysis.visit}, one bar per patient (n = {n})"
+        ),
         yaxis_title=f"change ({unit})",
         xaxis=dict(title="patients, sorted", showticklabels=False),
         bargap=0.1,

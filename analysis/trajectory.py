@@ -120,7 +120,7 @@ def friedman(dataset: Dataset, outcome: str, visits: list[str]) -> FriedmanResul
         result.reason = "the Friedman test needs at least 3 visits (for 2, use Compare visits)"
     elif len(complete) < 2:
         result.reason = "fewer than 2 patients have a value at every chosen visit"
-    elif (complete.nunique(axis=1) == 1).all():
+    elif (complete.max(axis=1) == complete.min(axis=1)).all():
         result.reason = "every complete patient has the same value at all visits"
     else:
         test = stats.friedmanchisquare(*(complete[v].to_numpy() for v in visits))
@@ -139,13 +139,28 @@ class MixedModelResult:
     sd_residual: float | None = None
     converged: bool = False
     reason: str = ""
+    too_large: bool = False  # skipped for size (can be fitted on request)
 
 
-def mixed_model(dataset: Dataset, outcome: str) -> MixedModelResult:
-    """REML fit of value ~ C(visit, baseline as reference) + (1 | patient)."""
+MIXED_MODEL_MAX_PATIENTS = 5000  # past this a fit takes minutes: only on request
+
+
+def mixed_model(
+    dataset: Dataset, outcome: str, max_patients: int | None = MIXED_MODEL_MAX_PATIENTS
+) -> MixedModelResult:
+    """REML fit of value ~ C(visit, baseline as reference) + (1 | patient). Not fitted for
+    more than ``max_patients`` patients (None: no limit); the reason says so."""
     data = dataset.long.loc[dataset.long["outcome"] == outcome, ["patient_id", "visit", "value"]]
     present = [v for v in dataset.visits if v in set(data["visit"])]
     result = MixedModelResult(int(data["patient_id"].nunique()), len(data))
+    if max_patients is not None and result.n_patients > max_patients:
+        result.reason = (
+            f"not fitted automatically for more than {max_patients:,} patients: at "
+            f"{result.n_patients:,} patients the fit takes minutes. With this many patients the "
+            "visit means and changes above already estimate the same effects precisely."
+        )
+        result.too_large = True
+        return result
     if dataset.baseline not in present or len(present) < 2:
         result.reason = "needs values at the baseline and at least one other visit"
         return result

@@ -70,8 +70,8 @@ right.caption(
 over_time_section(dataset, outcome)
 
 st.subheader("Each patient")
-highlight = url.selectbox(
-    st, "Highlight a patient", ["(none)", *dataset.patients], "time_highlight", "highlight"
+highlight = url.patient(
+    st, "Highlight a patient", dataset.patients, "time_highlight", "highlight", allow_none=True
 )
 chart(
     spaghetti(
@@ -94,7 +94,15 @@ st.markdown(
     f"**Linear mixed model**: uses every available value from {model.n_patients} patients "
     f"({model.n_values} values). {md(MIXED_MODEL_NOTE)}"
 )
-if model.reason:
+asked = f"mixed_any_size::{st.session_state['data_key']}::{outcome}"
+if model.too_large and (
+    st.session_state.get(asked) or st.button("Fit the mixed model anyway (may take minutes)")
+):
+    st.session_state[asked] = True
+    model = cached_mixed_model(dataset, st.session_state["data_key"], outcome, any_size=True)
+if model.too_large:
+    st.info(md(model.reason))
+elif model.reason:
     st.warning(md(model.reason))
 if not model.estimates.empty:
     table(mixed_model_table(model), f"{outcome}_mixed_model")

@@ -13,10 +13,13 @@ ensure_entry()
 
 st.title("Patient")
 dataset = require_dataset()
-patient_id = url.selectbox(
+patient_id = url.patient(
     st, "Patient ID (pseudonymous)", dataset.patients, "patient_id", "patient",
-    help="Only the pseudonymous IDs in the data are shown.",
+    help="Only the pseudonymous IDs in the data are accepted.",
 )  # fmt: skip
+if patient_id is None:
+    st.info("Type a patient ID above to see that patient's values.")
+    st.stop()
 profile = cached_patient(dataset, st.session_state["data_key"], patient_id)
 
 left, right = st.columns([1, 2])

@@ -199,7 +199,11 @@ def cached_summary(_dataset: Dataset, data_key: str, directions_items: tuple):
 
 
 @st.cache_data(show_spinner="Fitting the mixed model…", max_entries=64)
-def cached_mixed_model(_dataset: Dataset, data_key: str, outcome: str) -> MixedModelResult:
+def cached_mixed_model(
+    _dataset: Dataset, data_key: str, outcome: str, any_size: bool = False
+) -> MixedModelResult:
+    if any_size:
+        return mixed_model(_dataset, outcome, max_patients=None)
     return mixed_model(_dataset, outcome)
 
 

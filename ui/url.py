@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from analysis.figures import MAX_PATIENT_MARKS
 from ui.safe import md
 
 
@@ -113,3 +114,27 @@ def integer(container, label: str, key: str, param: str, default: int, low: int,
     value = container.number_input(label, min_value=low, max_value=high, key=key, **kwargs)
     _keep(param, int(value))
     return int(value)
+
+
+def patient(container, label: str, patients: Sequence[str], key: str, param: str,
+            allow_none: bool = False, **kwargs) -> str | None:  # fmt: skip
+    """A patient picker: a list to choose from, or, past MAX_PATIENT_MARKS patients (a list
+    too long to scroll and to send to the browser), a box to type the pseudonymous ID into.
+    Returns None for '(none)' (with ``allow_none``), an empty box, or an ID that is not in
+    the data."""
+    if len(patients) <= MAX_PATIENT_MARKS:
+        options = ["(none)", *patients] if allow_none else list(patients)
+        chosen = selectbox(container, label, options, key, param, **kwargs)
+        return None if chosen == "(none)" else chosen
+    known = set(patients)
+    _restore(key, param, lambda raw: raw if raw in known else None)
+    typed = container.text_input(
+        label, key=key, placeholder=f"type one of the {len(patients):,} patient IDs", **kwargs
+    ).strip()
+    if not typed:
+        return None
+    if typed not in known:
+        container.warning(f"No patient {md(typed)} in this data (IDs are case-sensitive).")
+        return None
+    _keep(param, typed)
+    return typed
