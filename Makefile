@@ -45,8 +45,15 @@ format: $(STAMP)
 demo: $(STAMP)
 	$(PY) data/make_demo_cohort.py
 
-bench: $(STAMP)
-	$(PY) -m analysis.bench
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+# Generates build/bench/*.parquet once (seeded), then measures: sizes 1k..1M take ~10 minutes.
+bench: $(BENCH_STAMP) browser
+	$(PY) -m analysis.bench $(if $(SIZES),--sizes $(SIZES))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

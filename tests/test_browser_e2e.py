@@ -7,30 +7,16 @@ Skipped, with the reason, where chromium or playwright cannot be had."""
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from analysis.bench_browser import CHROMIUM_ARGS, PAGES, chromium, serve, wait_for_page, wait_idle
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build"
-PAGES = {
-    "": "Overview",
-    "compare": "Compare two visits",
-    "over_time": "Over time",
-    "responders": "Responders",
-    "patient": "Patient",
-    "explorer": "Cohort explorer",
-    "report": "Report",
-    "data": "Data",
-}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium()
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
@@ -38,51 +24,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("OUTCOMES_DATA", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start within 60 s")
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with serve() as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -92,13 +43,6 @@ def _page(browser):
     return context.new_page()
 
 
-def _wait_idle(page) -> None:
-    page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
-
-
 def test_every_page_opens_with_its_charts(server, browser):
     (OUT / "screenshots").mkdir(parents=True, exist_ok=True)
     page = _page(browser)
@@ -106,15 +50,9 @@ def test_every_page_opens_with_its_charts(server, browser):
     for path, title in PAGES.items():
         start = time.perf_counter()
         page.goto(f"{server}/{path}")
-        page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-        if path == "report":
-            page.get_by_text("Download the report (HTML)").wait_for(timeout=60_000)
-        elif path == "data":
-            page.get_by_text("Download the cleaned table (CSV)").wait_for(timeout=60_000)
-        else:
-            page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=60_000)
+        wait_for_page(page, path, title)
         timings.append((path or "overview", round(time.perf_counter() - start, 2)))
-        _wait_idle(page)
+        wait_idle(page)
         assert page.locator("[data-testid='stException']").count() == 0, path
         assert page.get_by_text("Page not found").count() == 0, path
         page.screenshot(path=str(OUT / "screenshots" / f"{path or 'overview'}.png"), full_page=True)
@@ -124,17 +62,22 @@ def test_every_page_opens_with_its_charts(server, browser):
     print("\ntime from navigation to the first chart:", ", ".join(f"{p} {s}s" for p, s in timings))
 
 
-def test_change_outcome_and_filter(server, browser):
+def test_change_outcome_visit_and_filter(server, browser):
     page = _page(browser)
     page.goto(f"{server}/compare")
     page.get_by_role("heading", name="Compare two visits").wait_for(timeout=60_000)
-    _wait_idle(page)
+    wait_idle(page)
     page.locator("[data-testid='stSelectbox']").filter(has_text="Outcome").first.click()
     page.get_by_role("option", name="Toronto Clinical Scoring System (TCSS 0–19)").click()
     page.get_by_text("Among the").filter(has_text="Toronto Clinical Scoring System").wait_for()
     page.keyboard.press("Escape")
     page.wait_for_url("**outcome=tcss**")
-    _wait_idle(page)
+    wait_idle(page)
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Second visit").first.click()
+    page.get_by_role("option", name="m3", exact=True).click()
+    page.wait_for_url("**after=m3**")
+    page.get_by_text("Among the").filter(has_text="at both baseline and m3").wait_for()
+    wait_idle(page)
     arm = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(
         has=page.get_by_text("arm", exact=True)
     )
@@ -163,7 +106,7 @@ def test_upload_and_download(server, browser, tmp_path):
     page.locator("[data-testid='stMetric']").filter(has_text="Patients").filter(
         has_text="3"
     ).wait_for(timeout=60_000)
-    _wait_idle(page)
+    wait_idle(page)
     with page.expect_download() as download_info:
         page.locator("[data-testid='stDownloadButton']").filter(has_text="CSV").first.click()
     download = download_info.value
