@@ -239,6 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--no-browser", action="store_true", help="skip the chromium timings")
+    parser.add_argument("--browser-only", action="store_true", help="only the chromium timings")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pingouin", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -250,6 +251,11 @@ def main() -> None:
         print(json.dumps(measure_pingouin(args.pingouin)))
         return
     print(f"machine: {machine()}\n", flush=True)
+    if args.browser_only:
+        from analysis import bench_browser
+
+        bench_browser.main(cohort_file(100_000))
+        return
     table = run([int(s) for s in args.sizes.split(",")])
     out = Path("build")
     out.mkdir(exist_ok=True)

@@ -102,7 +102,10 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
 
 def wait_for_page(page, path: str, title: str, timeout_ms: int = 180_000) -> None:
     page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
-    page.locator(PAGE_READY.get(path, CHART)).first.wait_for(timeout=timeout_ms)
+    ready = page.locator(PAGE_READY.get(path, CHART))
+    if path == "patient":  # a registry-sized cohort asks for an ID before drawing a chart
+        ready = ready.or_(page.get_by_text("Type a patient ID above"))
+    ready.first.wait_for(timeout=timeout_ms)
 
 
 def _new_page(browser):

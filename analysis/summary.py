@@ -34,23 +34,30 @@ _GRIDS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001)
 _MAX_SPAN = 20_000
 
 
-def _grid(d: np.ndarray) -> float | None:
-    """The coarsest step that every change is a whole multiple of (to rounding error)."""
+def _grid(d: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The coarsest step that every change is a whole multiple of (to rounding error), with
+    the changes in steps (integers), or None."""
     if d.size == 0:
         return None
     sample = d[:: max(1, d.size // 10_000)]  # rules out coarse steps cheaply
     for step in _GRIDS:
-        if not _on_grid(sample, step):
+        if _on_grid(sample, step) is None:
             continue
-        if _on_grid(d, step):
-            return step
+        steps = _on_grid(d, step)
+        if steps is not None:
+            return step, steps
     return None
 
 
-def _on_grid(d: np.ndarray, step: float) -> bool:
+def _on_grid(d: np.ndarray, step: float) -> np.ndarray | None:
+    """``d`` in whole steps (int64) when every value is one to rounding error, else None."""
     q = d / step
     rounded = np.rint(q)
-    return bool(np.all(np.abs(q - rounded) < 1e-6) and np.ptp(rounded) < _MAX_SPAN)
+    q -= rounded
+    np.abs(q, out=q)
+    if q.max() >= 1e-6 or np.ptp(rounded) >= _MAX_SPAN:
+        return None
+    return rounded.astype(np.int64)
 
 
 def _pairs(dataset: Dataset, outcomes: list[str]):
@@ -68,13 +75,11 @@ def _pairs(dataset: Dataset, outcomes: list[str]):
     at_base = v == visits.index(dataset.baseline)
     base = np.full((len(patients) + 1) * n_o, np.nan)
     base[key[at_base]] = x[at_base]
-    follow = np.flatnonzero(~at_base)
-    before = base[key[follow]]
-    del key
-    ok = follow[~np.isnan(before)]
-    before = before[~np.isnan(before)]
-    cell = o[ok].astype(np.int32) * n_v + v[ok]
-    return cell, before, x[ok], n_o * n_v
+    before = base[key]  # every row's baseline value (NaN when the patient has none)
+    del key, base
+    keep = ~np.isnan(before) & ~at_base
+    cell = o.astype(np.int32)[keep] * n_v + v[keep]
+    return cell, before[keep], x[keep], n_o * n_v
 
 
 def _order_statistic(cum: np.ndarray, values: np.ndarray, k: int) -> float:
@@ -145,18 +150,22 @@ def cohort_summary(
         df = n - 1
         p_t = 2 * stats.t.sf(np.abs(t), df)
         half = stats.t.ppf(0.975, df) * se
-    step = _grid(d)
+    grid = _grid(d)
+    step, q = grid if grid is not None else (None, None)
     # Large cells on a grid: everything from one 2-D histogram, no sort. Others: per cell.
     quick = (n > SHAPIRO_MAX) if step is not None else np.zeros(n_cells, dtype=bool)
-    q = np.rint(d / step).astype(np.int64) if step is not None else None
     hist2d, low = None, 0
     if quick.any():
-        rows_q = quick[cell]
-        low = int(q[rows_q].min())
-        width = int(q[rows_q].max()) - low + 1
-        hist2d = np.bincount(
-            cell[rows_q] * width + (q[rows_q] - low), minlength=n_cells * width
-        ).reshape(n_cells, width)
+        cell_q = cell
+        if not quick.all():
+            rows_q = quick[cell]
+            q, cell_q = q[rows_q], cell[rows_q]
+        low = int(q.min())
+        width = int(q.max()) - low + 1
+        q -= low
+        q += cell_q.astype(np.int64) * width  # one bincount over (cell, change) pairs
+        hist2d = np.bincount(q, minlength=n_cells * width).reshape(n_cells, width)
+        del q
     slow_rows = np.flatnonzero(~quick[cell])
     slow_rows = slow_rows[np.argsort(cell[slow_rows], kind="stable")]
     slow_starts = np.concatenate([[0], np.cumsum(np.where(quick, 0, n))])

@@ -369,6 +369,11 @@ def _drop_missing_keys(records: pd.DataFrame, report: ValidationReport) -> pd.Da
     codes, ids = label_codes(records["patient_id"])
     stripped = pd.Series(ids, dtype=object).astype(str).str.strip()
     no_id = (stripped.eq("") | stripped.str.casefold().isin({"nan", "none"})).to_numpy()
+    blank_visit = [blank(label) for label in label_codes(records["visit"])[1]]
+    blank_outcome = [blank(label) for label in label_codes(records["outcome"])[1]]
+    if not (no_id.any() or any(blank_visit) or any(blank_outcome)):
+        records.attrs["missing_keys"] = 0
+        return records  # every row has all three keys: nothing to look at row by row
     missing = (
         no_id[codes]
         | map_values(records["visit"], blank, bool)
