@@ -157,8 +157,11 @@ def time_filter_change(browser, base: str, attribute: str, level: str) -> float:
     )
     if not box.is_visible():
         page.locator("[data-testid='stExpander'] summary").filter(has_text="Cohort filter").click()
+        box.wait_for(state="visible")
+        page.wait_for_timeout(500)  # the expander's opening animation
     box.locator("input").click()
     option = page.get_by_role("option", name=level)
+    option.wait_for(timeout=30_000)
     start = time.perf_counter()
     option.click()
     page.get_by_text(f"{attribute} {level}.").first.wait_for(timeout=120_000)

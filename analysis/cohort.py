@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from analysis.codes import label_codes
 from analysis.dataset import Dataset
 
 MISSING = "(missing)"
@@ -71,11 +72,12 @@ def apply_filter(dataset: Dataset, cohort: CohortFilter) -> Dataset:
     if not cohort.active:
         return dataset
     keep = patient_mask(dataset, cohort)
-    chosen = set(keep.index[keep])
+    codes, labels = label_codes(dataset.long["patient_id"])
+    kept_label = keep.reindex(pd.Index(labels).astype(str), fill_value=False).to_numpy(bool)
     return replace(
         dataset,
-        long=dataset.long.loc[dataset.long["patient_id"].isin(chosen)].reset_index(drop=True),
-        attributes=dataset.attributes.loc[dataset.attributes.index.isin(chosen)],
+        long=dataset.long.loc[kept_label[codes]].reset_index(drop=True),
+        attributes=dataset.attributes.loc[keep.reindex(dataset.attributes.index, fill_value=False)],
     )
 
 

@@ -29,7 +29,7 @@ _LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=
 # mark per patient: a browser cannot show 100,000 lines legibly, and the chart data would be
 # tens of megabytes. Each such chart says so in its title.
 MAX_PATIENT_MARKS = 2000
-DENSITY_NOTE = "too many patients to draw one by one: shading shows how many are in each cell"
+DENSITY_NOTE = "too many to draw one by one; shade = patients per cell"
 _DENSITY_SCALE = [[0, "#F0F4FA"], [0.25, "#9ECAE1"], [0.6, "#3182BD"], [1, "#08306B"]]
 
 

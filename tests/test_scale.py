@@ -52,7 +52,7 @@ def test_compare_charts_send_counts_not_patients(dataset):
     lines = before_after_lines(comparison)
     assert lines.data[0].type == "heatmap"
     assert np.nansum(lines.data[0].z) == n_pairs  # every pair is counted in a cell
-    assert "too many patients to draw one by one" in lines.layout.title.text
+    assert "too many to draw one by one" in lines.layout.title.text
     boxes = visit_distributions(comparison)
     assert [t.type for t in boxes.data] == ["box", "box"]
     assert (
@@ -92,7 +92,7 @@ def test_pages_at_registry_scale(registry_file, monkeypatch):
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     assert sum(len(chart.proto.spec) for chart in at.get("plotly_chart")) < 500_000
     titles = " ".join(spec["layout"]["title"]["text"] for spec in specs)
-    assert "too many patients to draw one by one" in titles
+    assert "too many to draw one by one" in titles
     at.switch_page("pages/patient.py").run()
     assert "Type a patient ID above" in " ".join(i.value for i in at.info)
     at.text_input(key="patient_id").input("P000007").run()

@@ -43,13 +43,20 @@ def table(frame: pd.DataFrame, file_stem: str, container=st, **kwargs) -> None:
     """A result table with CSV and XLSX downloads of exactly what is shown (so suppressed small
     groups stay suppressed), safe to open in a spreadsheet."""
     container.dataframe(frame, hide_index=True, width="stretch", **kwargs)
-    safe = neutralise_formulas(frame)
     stem = _stem(file_stem)
     left, right, _ = container.columns([1, 1, 6])
-    left.download_button("CSV", to_csv_bytes(safe), f"{stem}.csv", "text/csv", key=f"csv::{stem}")
+    # The files are built when clicked (a callable), not on every rerun: writing XLSX for a
+    # registry-sized table takes longer than the rest of a page.
+    left.download_button(
+        "CSV",
+        lambda: to_csv_bytes(neutralise_formulas(frame)),
+        f"{stem}.csv",
+        "text/csv",
+        key=f"csv::{stem}",
+    )
     right.download_button(
         "XLSX",
-        to_xlsx_bytes(safe, stem),
+        lambda: to_xlsx_bytes(neutralise_formulas(frame), stem),
         f"{stem}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx::{stem}",
