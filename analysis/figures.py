@@ -204,6 +204,18 @@ def visit_distributions(comparison: Comparison) -> go.Figure:
     return fig
 
 
+def _bin_width(values: np.ndarray, target_bins: int = 60) -> float:
+    """A bin width that is a whole multiple of the grid the values lie on (scores in 0.5 or
+    0.1 steps), so no bin catches more grid points than its neighbours (no comb pattern)."""
+    grid = next(
+        (g for g in (1.0, 0.5, 0.25, 0.1, 0.05, 0.01)
+         if np.allclose(values / g, np.round(values / g), atol=1e-6)),
+        None,
+    )  # fmt: skip
+    rough = float(np.ptp(values)) / target_bins or 1.0
+    return rough if grid is None else grid * max(1, int(np.ceil(rough / grid - 1e-9)))
+
+
 def change_histogram(comparison: Comparison) -> go.Figure:
     """Histogram of changes with no-change and the clinically important difference marked."""
     change = comparison.pairs["change"]
@@ -213,8 +225,8 @@ def change_histogram(comparison: Comparison) -> go.Figure:
         dict(size=1, start=float(change.min()) - 0.5) if integer_valued and len(change) else None
     )
     if len(change) > MAX_PATIENT_MARKS:  # counted here: only the bars are sent
-        width = 1.0 if integer_valued else float(np.ptp(change)) / 60 or 1.0
-        start = float(change.min()) - (0.5 if integer_valued else 0.0)
+        width = _bin_width(change.to_numpy(dtype=float))
+        start = float(change.min()) - width / 2
         n_bins = int(np.floor((float(change.max()) - start) / width)) + 1
         counts, edges = np.histogram(change, bins=start + width * np.arange(n_bins + 1))
         trace = go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=width * 0.95)

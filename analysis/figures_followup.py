@@ -126,7 +126,19 @@ def spaghetti(
                 name="10th-90th percentile",
             )
         )
-        title = f"{n_patients} patients: too many for one line each, shown as a percentile band"
+        fig.add_trace(
+            go.Scatter(
+                x=q.index,
+                y=q[0.5],
+                mode="lines+markers",
+                line=dict(color="#0072B2", width=3),
+                name="median",
+            )
+        )
+        title = (
+            f"Each patient's values over time<br><sup>n = {n_patients:,}: too many for one "
+            "line each, shown as the median and a 10th-90th percentile band</sup>"
+        )
     if highlight is not None:
         mine = data.loc[data["patient_id"] == highlight]
         fig.add_trace(
@@ -201,6 +213,7 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
             x=list(range(len(data))),
             y=data[column],
             marker_color=colours,
+            marker_line_width=0 if many else None,  # 1,000 thin bars: outlines would pale them
             customdata=data["patient_id"],
             hovertemplate="patient %{customdata}<br>%{y:.1f}<extra></extra>",
         )
