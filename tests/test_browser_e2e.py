@@ -38,14 +38,14 @@ def browser():
         browser.close()
 
 
-def _page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def _page(browser, height: int = 1000):
+    context = browser.new_context(viewport={"width": 1400, "height": height}, accept_downloads=True)
     return context.new_page()
 
 
 def test_every_page_opens_with_its_charts(server, browser):
     (OUT / "screenshots").mkdir(parents=True, exist_ok=True)
-    page = _page(browser)
+    page = _page(browser, height=2600)  # Streamlit scrolls inside the page: a tall window shows it
     timings = []
     for path, title in PAGES.items():
         start = time.perf_counter()

@@ -44,7 +44,8 @@ def table(frame: pd.DataFrame, file_stem: str, container=st, **kwargs) -> None:
     groups stay suppressed), safe to open in a spreadsheet."""
     container.dataframe(frame, hide_index=True, width="stretch", **kwargs)
     stem = _stem(file_stem)
-    left, right, _ = container.columns([1, 1, 6])
+    buttons = container.container(horizontal=True)  # flows, so narrow columns keep labels
+    left = right = buttons
     # The files are built when clicked (a callable), not on every rerun: writing XLSX for a
     # registry-sized table takes longer than the rest of a page.
     left.download_button(
