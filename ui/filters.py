@@ -46,8 +46,17 @@ def _restore_from_url(dataset: Dataset, fingerprint: str) -> None:
     st.session_state[marker] = True
 
 
-def cohort_sidebar(dataset: Dataset, fingerprint: str) -> tuple[Dataset, CohortFilter]:
-    """Render the filter widgets; return the filtered dataset and the filter."""
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _filtered(_dataset: Dataset, dataset_key: str, cohort_key: str, _cohort: CohortFilter):
+    """The filtered cohort, made once per data and filter and shared across reruns."""
+    return apply_filter(_dataset, _cohort)
+
+
+def cohort_sidebar(
+    dataset: Dataset, fingerprint: str, dataset_key: str
+) -> tuple[Dataset, CohortFilter]:
+    """Render the filter widgets; return the filtered dataset and the filter. ``dataset_key``
+    names the data exactly (content, loading choices and baseline)."""
     kinds = attribute_kinds(dataset)
     _restore_from_url(dataset, fingerprint)
     categorical: dict[str, tuple[str, ...]] = {}
@@ -76,7 +85,9 @@ def cohort_sidebar(dataset: Dataset, fingerprint: str) -> tuple[Dataset, CohortF
     cohort = CohortFilter(categorical, numeric)
     st.session_state[active_key] = cohort.active
     _write_url(cohort)
-    return apply_filter(dataset, cohort), cohort
+    if not cohort.active:
+        return dataset, cohort
+    return _filtered(dataset, dataset_key, cohort.key(), cohort), cohort
 
 
 def _write_url(cohort: CohortFilter) -> None:

@@ -46,9 +46,10 @@ def start_file() -> Path | None:
     return Path(value) if value else None
 
 
-@st.cache_data(show_spinner="Reading and checking the data…", max_entries=16)
+@st.cache_resource(show_spinner="Reading and checking the data…", max_entries=8)
 def _load(
-    data: bytes,
+    _data: bytes,
+    digest: str,
     name: str,
     sheet: str | None,
     drop: tuple[str, ...],
@@ -56,8 +57,12 @@ def _load(
     events: tuple[tuple[str, str], ...],
     synthetic: bool,
 ) -> LoadResult:
+    """Read and validate once per content and choices. Keyed by the content's SHA-256 (not
+    by hashing the bytes again on every rerun) and kept as one shared, never-modified object
+    (cache_resource): copying a registry-sized cohort on each rerun would cost more than
+    the page. Only a session holding the same bytes can reach it."""
     return load_bytes(
-        data,
+        _data,
         name,
         sheet=sheet,
         drop_columns=list(drop) or None,
@@ -106,7 +111,8 @@ def data_source_sidebar() -> None:
     sheet = st.session_state.get(f"sheet::{fingerprint}")
     events_key = f"events::{fingerprint}"
     events = tuple(st.session_state.get(events_key, {}).items())
-    result = _load(data, name, sheet, drop, convert, events, synthetic)
+    result = _load(data, digest, name, sheet, drop, convert, events, synthetic)
+    load_key = f"{digest}|{name}|{sheet}|{drop}|{convert}|{events}|{synthetic}"
     if len(result.sheets) > 1:
         sidebar.selectbox("Sheet", result.sheets, key=f"sheet::{fingerprint}")
     if result.identifier_columns:
@@ -137,7 +143,7 @@ def data_source_sidebar() -> None:
             f"{len(dataset.outcomes)} outcomes"
         )
         n_total = dataset.n_patients
-        dataset, cohort = cohort_sidebar(dataset, fingerprint)
+        dataset, cohort = cohort_sidebar(dataset, fingerprint, f"{load_key}|{baseline}")
         st.session_state["cohort_sentence"] = describe(cohort, dataset.n_patients, n_total)
         st.session_state["cohort"] = cohort
     if synthetic:
