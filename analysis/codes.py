@@ -45,7 +45,10 @@ def transform_labels(values: pd.Series, function: Callable[[pd.Series], pd.Serie
     codes, labels = label_codes(values)
     text = pd.Series(labels) if labels.inferred_type == "string" else pd.Series(labels).astype(str)
     mapped = pd.Index(function(text), dtype="str")
-    if isinstance(values.dtype, pd.CategoricalDtype) and mapped.is_unique:
+    same_labels = isinstance(values.dtype, pd.CategoricalDtype) and len(labels) == len(
+        values.cat.categories
+    )  # no missing cell was given the label ''
+    if same_labels and mapped.is_unique:
         if mapped.equals(pd.Index(labels, dtype="str")):
             return values  # nothing changed: the rows keep their codes
         return values.cat.rename_categories(mapped)

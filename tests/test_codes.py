@@ -30,6 +30,15 @@ def test_strip_labels_merges_labels_that_differ_only_by_spaces():
     assert list(stripped.cat.categories) == ["P1", "P2", "007", ""]
 
 
+def test_strip_labels_on_a_categorical_with_missing_cells():
+    ids = pd.Series(pd.Categorical([" a", None, "b", "a"]))
+    assert strip_labels(ids).astype(str).tolist() == ["a", "", "b", "a"]
+    clean = pd.Series(pd.Categorical(["a", None, "b"]))
+    assert strip_labels(clean).astype(str).tolist() == ["a", "", "b"]
+    renamed = pd.Series(pd.Categorical([" a", "b "]))
+    assert strip_labels(renamed).astype(str).tolist() == ["a", "b"]
+
+
 def test_label_codes_gives_missing_cells_the_empty_label():
     codes, labels = label_codes(pd.Series(pd.Categorical(["a", None, "b"])))
     assert [labels[c] for c in codes] == ["a", "", "b"]
