@@ -89,6 +89,22 @@ def change_over_time(change: pd.DataFrame, outcome: str) -> go.Figure:
     return fig
 
 
+def _band(
+    x, low, high, name: str, opacity: float, show_legend: bool = True, hoverinfo: str | None = None
+) -> list[go.Scatter]:
+    """A shaded band between ``low`` and ``high``: an invisible upper edge, then the lower edge
+    filled up to it (plotly's 'tonexty')."""
+    return [
+        go.Scatter(
+            x=x, y=high, mode="lines", line=dict(width=0), showlegend=False, hoverinfo=hoverinfo
+        ),
+        go.Scatter(
+            x=x, y=low, mode="lines", fill="tonexty", fillcolor=f"rgba(0,114,178,{opacity})",
+            line=dict(width=0), name=name, showlegend=show_legend, hoverinfo=hoverinfo,
+        ),
+    ]  # fmt: skip
+
+
 def spaghetti(
     trajectories: pd.DataFrame, visits: list[str], outcome: str, highlight: str | None = None
 ) -> go.Figure:
@@ -112,20 +128,7 @@ def spaghetti(
         title = "Each patient's values over time"
     else:
         q = data.groupby("x")["value"].quantile([0.1, 0.5, 0.9]).unstack()
-        fig.add_trace(
-            go.Scatter(x=q.index, y=q[0.9], mode="lines", line=dict(width=0), showlegend=False)
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=q.index,
-                y=q[0.1],
-                mode="lines",
-                fill="tonexty",
-                fillcolor="rgba(0,114,178,0.2)",
-                line=dict(width=0),
-                name="10th-90th percentile",
-            )
-        )
+        fig.add_traces(_band(q.index, q[0.1], q[0.9], "10th-90th percentile", 0.2))
         fig.add_trace(
             go.Scatter(
                 x=q.index,
@@ -283,33 +286,12 @@ def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> 
         part = part.loc[part["cohort_n"].notna()]
         row, col = i // cols + 1, i % cols + 1
         first = i == 0
-        fig.add_trace(
-            go.Scatter(
-                x=list(part.index),
-                y=part["cohort_q3"],
-                mode="lines",
-                line=dict(width=0),
-                showlegend=False,
-                hoverinfo="skip",
-            ),
-            row=row,
-            col=col,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=list(part.index),
-                y=part["cohort_q1"],
-                mode="lines",
-                fill="tonexty",
-                fillcolor="rgba(0,114,178,0.15)",
-                line=dict(width=0),
-                name="cohort interquartile range",
-                showlegend=first,
-                hoverinfo="skip",
-            ),
-            row=row,
-            col=col,
-        )
+        band = _band(
+            list(part.index), part["cohort_q1"], part["cohort_q3"], "cohort interquartile range",
+            0.15, show_legend=first, hoverinfo="skip",
+        )  # fmt: skip
+        for trace in band:
+            fig.add_trace(trace, row=row, col=col)
         fig.add_trace(
             go.Scatter(
                 x=list(part.index),
