@@ -223,36 +223,24 @@ def responder_table(analysis) -> pd.DataFrame:
     """Responder rates both ways, with exact 95% CIs, as text."""
     r = analysis.rates
 
-    def rate(k, n, pct, lo, hi) -> str:
-        if pct is None or pd.isna(pct):
-            return "undefined (no patients)"
-        return f"{k}/{n} = {pct:.0f}% ({lo:.0f}% to {hi:.0f}%)"
+    def rates(denominator: str, suffix: str) -> list[str]:
+        """'k/n = p% (lo% to hi%)' per threshold, over completers or over all treated."""
+        columns = zip(
+            r["responders"], r[denominator], r[f"rate_{suffix}"], r[f"ci_low_{suffix}"],
+            r[f"ci_high_{suffix}"], strict=True,
+        )  # fmt: skip
+        return [
+            "undefined (no patients)"
+            if pct is None or pd.isna(pct)
+            else f"{k}/{n} = {pct:.0f}% ({lo:.0f}% to {hi:.0f}%)"
+            for k, n, pct, lo, hi in columns
+        ]
 
     return pd.DataFrame(
         {
             "responder definition": r["threshold"],
-            "completers only (95% CI)": [
-                rate(k, n, p, lo, hi)
-                for k, n, p, lo, hi in zip(
-                    r["responders"],
-                    r["n_completers"],
-                    r["rate_completers"],
-                    r["ci_low_completers"],
-                    r["ci_high_completers"],
-                    strict=True,
-                )
-            ],
-            "all treated, missing = non-responder (95% CI)": [
-                rate(k, n, p, lo, hi)
-                for k, n, p, lo, hi in zip(
-                    r["responders"],
-                    r["n_treated"],
-                    r["rate_all_treated"],
-                    r["ci_low_all_treated"],
-                    r["ci_high_all_treated"],
-                    strict=True,
-                )
-            ],
+            "completers only (95% CI)": rates("n_completers", "completers"),
+            "all treated, missing = non-responder (95% CI)": rates("n_treated", "all_treated"),
         }
     )
 
