@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.arms import control_level
 from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.compare import compare_visits, default_follow_up
+from analysis.dataset import Dataset
 from analysis.export import neutralise_formulas
 from analysis.paired import format_p, json_safe, p_phrase
 from analysis.report import ReportInput, build_report, fingerprint
@@ -108,21 +109,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args) -> LoadResult | None:
+class _Exit(Exception):
+    """Ends a command with an exit code; the message, if any, goes to standard error."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _load(args) -> Dataset:
+    """The dataset to analyse (with ``--baseline`` applied), or _Exit when it is unusable."""
     result = _read(args)
     if result.dataset is None:
-        print(result.report.as_text(), file=sys.stderr)
-        return None
+        raise _Exit(EXIT_UNUSABLE, result.report.as_text())
     if getattr(args, "baseline", None):
         if args.baseline not in result.dataset.visits:
-            print(
-                f"Visit {args.baseline!r} is not in the data; visits: "
-                + ", ".join(result.dataset.visits),
-                file=sys.stderr,
+            visits = ", ".join(result.dataset.visits)
+            raise _Exit(
+                EXIT_UNUSABLE, f"Visit {args.baseline!r} is not in the data; visits: {visits}"
             )
-            return None
-        result.dataset = result.dataset.with_baseline(args.baseline)
-    return result
+        return result.dataset.with_baseline(args.baseline)
+    return result.dataset
+
+
+def _require(problem: str) -> None:
+    """_Exit with a usage error when ``problem`` (from _check) is not empty."""
+    if problem:
+        raise _Exit(EXIT_USAGE, problem)
 
 
 def _strict_json(payload) -> str:
@@ -136,16 +149,12 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_UNUSABLE
-    dataset = loaded.dataset
+    dataset = _load(args)
     before = args.before or dataset.baseline
     try:
         comparison = compare_visits(dataset, args.outcome, before, args.after, args.direction)
     except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        raise _Exit(EXIT_USAGE, str(exc)) from exc
     if args.json:
         print(_strict_json(comparison.to_dict()))
         return EXIT_OK
@@ -184,10 +193,7 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_summary(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_UNUSABLE
-    table = cohort_summary(loaded.dataset)
+    table = cohort_summary(_load(args))
     if args.json:
         print(_strict_json(_records(table)))
     elif args.csv:
@@ -210,14 +216,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _cmd_trajectory(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_UNUSABLE
-    dataset = loaded.dataset
-    if args.outcome not in dataset.outcomes:
-        print(f"Outcome {args.outcome!r} is not in the data; outcomes: "
-              + ", ".join(dataset.outcomes), file=sys.stderr)  # fmt: skip
-        return EXIT_USAGE
+    dataset = _load(args)
+    _require(_check(dataset, outcome=args.outcome))
     result = trajectory_report(dataset, args.outcome)
     if args.json:
         print(_strict_json(result))
@@ -251,14 +251,10 @@ def _cmd_trajectory(args) -> int:
 
 
 def _cmd_responders(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_UNUSABLE
     try:
-        analysis = responder_analysis(loaded.dataset, args.outcome, args.visit, args.direction)
+        analysis = responder_analysis(_load(args), args.outcome, args.visit, args.direction)
     except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        raise _Exit(EXIT_USAGE, str(exc)) from exc
     result = analysis.to_dict()
     if args.json:
         print(_strict_json(result))
@@ -276,14 +272,8 @@ def _cmd_responders(args) -> int:
 
 
 def _cmd_subgroups(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_UNUSABLE
-    dataset = loaded.dataset
-    problem = _check(dataset, outcome=args.outcome, visit=args.visit, attribute=args.by)
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_USAGE
+    dataset = _load(args)
+    _require(_check(dataset, outcome=args.outcome, visit=args.visit, attribute=args.by))
     reference = control_level(dataset, args.by) if args.by == arm_attribute(dataset) else None
     comparison = compare_subgroups(
         dataset, args.outcome, args.visit, args.by, args.min_group, reference
@@ -313,15 +303,9 @@ def _cmd_subgroups(args) -> int:
 
 
 def _cmd_table1(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_UNUSABLE
-    dataset = loaded.dataset
+    dataset = _load(args)
     if args.by:
-        problem = _check(dataset, attribute=args.by)
-        if problem:
-            print(problem, file=sys.stderr)
-            return EXIT_USAGE
+        _require(_check(dataset, attribute=args.by))
     result = table_one(dataset, args.by, p_values=args.p_values, min_group=args.min_group)
     if args.csv:
         neutralise_formulas(result.table).to_csv(sys.stdout, index=False)
@@ -346,16 +330,10 @@ def _check(dataset, outcome=None, visit=None, attribute=None) -> str:
 
 
 def _cmd_report(args) -> int:
-    loaded = _load(args)
-    if loaded is None:
-        return EXIT_UNUSABLE
-    dataset = loaded.dataset
+    dataset = _load(args)
     outcome = args.outcome or dataset.outcomes[0]
     visit = args.visit or default_follow_up(dataset, outcome)
-    problem = _check(dataset, outcome=outcome, visit=visit) if visit else "No follow-up visit."
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_USAGE
+    _require(_check(dataset, outcome=outcome, visit=visit) if visit else "No follow-up visit.")
     digest = fingerprint(Path(args.file).read_bytes()) if "://" not in args.file else "database"
     html_text = build_report(ReportInput(dataset, outcome, visit, digest))
     Path(args.out).write_text(html_text, encoding="utf-8")
@@ -377,4 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "table1": _cmd_table1,
         "report": _cmd_report,
     }
-    return handler[args.command](args)
+    try:
+        return handler[args.command](args)
+    except _Exit as stop:
+        if str(stop):
+            print(stop, file=sys.stderr)
+        return stop.code
