@@ -30,7 +30,13 @@ left.dataframe(
     width="stretch",
 )
 right.subheader("At the last follow-up visit")
-table(profile.status, f"patient_{patient_id}_status", right)
+one_decimal = st.column_config.NumberColumn(format="%.1f")  # as the printable view shows them
+table(
+    profile.status,
+    f"patient_{patient_id}_status",
+    right,
+    column_config={c: one_decimal for c in ("baseline", "last value", "change", "% change")},
+)
 right.caption(
     "Status compares the last follow-up value with this patient's baseline: 30% and 50% "
     "improvement (IMMPACT) and the instrument's clinically important difference."
