@@ -103,7 +103,7 @@ def _from_redcap(frame: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
             rows[column].astype(str).str.replace(",", ".", regex=False), errors="coerce"
         )
         filled = ~_blank(rows[column])
-        events_per_record = rows.loc[filled].groupby(record)[event].nunique()
+        events_per_record = rows.loc[filled].groupby(record, observed=True)[event].nunique()
         numeric = values[filled].notna().mean() >= 0.5 if filled.any() else False
         repeated = bool((events_per_record >= 2).any())
         if str(column).strip().casefold() in REGISTRY or (numeric and repeated):
@@ -129,15 +129,16 @@ def _from_redcap(frame: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
     per_event = rows.set_index([rows[record].astype(str), rows[event].astype(str).map(mapping)])
     for column in attributes:
         lookup = per_event[column].astype(str).where(~_blank(per_event[column]), "")
-        first = lookup[lookup.ne("")].groupby(level=0).first()
+        first = lookup[lookup.ne("")].groupby(level=0, observed=True).first()
         # Event-level fields (e.g. visit dates) keep their event's value; others are per patient.
         by_event = lookup[lookup.ne("")]
         by_event = by_event[~by_event.index.duplicated()]
         keyed = pd.MultiIndex.from_arrays([long["patient_id"], long["visit"]])
         value = pd.Series(by_event.reindex(keyed).to_numpy(), index=long.index)
-        long[str(column)] = value.fillna(long["patient_id"].map(first)).fillna("")
+        value = value.where(value.notna(), long["patient_id"].map(first))
+        long[str(column)] = value.where(value.notna(), "")
     if dag is not None:
-        sites = rows.groupby(rows[record].astype(str))[dag].first()
+        sites = rows.groupby(rows[record].astype(str), observed=True)[dag].first()
         long["site"] = long["patient_id"].map(sites).fillna("")
         notes.append("The data access group became the attribute 'site'.")
     notes.append(
@@ -176,7 +177,7 @@ def _from_adam(frame: pd.DataFrame) -> Adapted:
     order = None
     if "avisitn" in keys:
         ranks = pd.to_numeric(rows[keys["avisitn"]], errors="coerce")
-        by_visit = ranks.groupby(long["visit"]).median().sort_values()
+        by_visit = ranks.groupby(long["visit"], observed=True).median().sort_values()
         if by_visit.notna().all():
             order = list(by_visit.index)
     baseline = None

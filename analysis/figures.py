@@ -82,7 +82,7 @@ def before_after_lines(comparison: Comparison) -> go.Figure:
         return _before_after_density(comparison)
     fig = go.Figure()
     rng = np.random.default_rng(0)  # fixed jitter: the same picture on every rerun
-    for status, group in pairs.groupby("status", sort=False):
+    for status, group in pairs.groupby("status", sort=False, observed=True):
         n = len(group)
         jitter = rng.uniform(-0.06, 0.06, size=n)
         x = np.column_stack([0 + jitter, 1 + jitter, np.full(n, np.nan)]).ravel()

@@ -26,7 +26,11 @@ def _label(outcome: str) -> str:
 def over_time(summary: pd.DataFrame, outcome: str, statistic: str = "mean") -> go.Figure:
     """Mean with 95% CI (or median with IQR) at every visit, n printed at each point."""
     fig = go.Figure()
-    groups = summary.groupby("group", sort=False) if "group" in summary else [("all", summary)]
+    groups = (
+        summary.groupby("group", sort=False, observed=True)
+        if "group" in summary
+        else [("all", summary)]
+    )
     for i, (name, part) in enumerate(groups):
         if statistic == "median":
             y, low, high = part["median"], part["q1"], part["q3"]
@@ -127,7 +131,7 @@ def spaghetti(
         )
         title = "Each patient's values over time"
     else:
-        q = data.groupby("x")["value"].quantile([0.1, 0.5, 0.9]).unstack()
+        q = data.groupby("x", observed=True)["value"].quantile([0.1, 0.5, 0.9]).unstack()
         fig.add_traces(_band(q.index, q[0.1], q[0.9], "10th-90th percentile", 0.2))
         fig.add_trace(
             go.Scatter(

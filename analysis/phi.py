@@ -107,7 +107,7 @@ def dates_to_days(
     becomes ``day`` (days since treatment); other date columns become ``<name>_day``."""
     notes = []
     treatment = pd.to_datetime(frame[treatment_column], errors="coerce", dayfirst=False)
-    per_patient = treatment.groupby(frame[id_column]).transform("first")
+    per_patient = treatment.groupby(frame[id_column], observed=True).transform("first")
     result = frame.drop(columns=date_columns)
     others = [c for c in date_columns if c != treatment_column]
     for i, column in enumerate(others):

@@ -62,7 +62,7 @@ def change_table(dataset: Dataset, outcome: str, visit: str, by: str) -> pd.Data
 
 def _group_rows(table: pd.DataFrame, min_group: int) -> pd.DataFrame:
     rows = []
-    for group, part in table.groupby("group", sort=True):
+    for group, part in table.groupby("group", sort=True, observed=True):
         n = len(part)
         mean = float(part["chg"].mean())
         sd = float(part["chg"].std()) if n > 1 else float("nan")

@@ -325,11 +325,12 @@ def _from_long(
         else pd.Categorical.from_codes(np.zeros(len(frame), np.int8), [value_col])
     )
     used = {id_column, visit_col, outcome_col, value_col, day_col, "_source_row", "_source_column"}
+    used |= {"patient_id", "source_row"}  # written below, from the records
     attribute_columns = [c for c in frame.columns if c not in used]
-    attributes = frame[attribute_columns]
-    attributes.insert(0, "patient_id", records["patient_id"])
-    attributes["source_row"] = records["source_row"]
-    return records, attributes
+    attributes = frame[attribute_columns].assign(
+        patient_id=records["patient_id"], source_row=records["source_row"]
+    )
+    return records, attributes[["patient_id", *attribute_columns, "source_row"]]
 
 
 def _from_wide(
@@ -479,7 +480,7 @@ def _out_of_range(records: pd.DataFrame) -> pd.Series:
 
 
 def _report_out_of_range(report: ValidationReport, bad: pd.DataFrame) -> None:
-    for code, group in bad.groupby("outcome", sort=False):
+    for code, group in bad.groupby("outcome", sort=False, observed=True):
         inst = lookup(code)
         locations = _locations(group, pd.Series(True, index=group.index))
         report.add(

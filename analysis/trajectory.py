@@ -40,7 +40,7 @@ def visit_summary(dataset: Dataset, outcome: str, by: str | None = None) -> pd.D
         groups = column.where(column.notna(), "missing").astype(str)
         data = data.assign(group=data["patient_id"].map(groups))
         keys = ["group", "visit"]
-    grouped = data.groupby(keys, sort=False)["value"]
+    grouped = data.groupby(keys, sort=False, observed=True)["value"]
     table = grouped.agg(n="count", mean="mean", sd="std", median="median").reset_index()
     quartiles = grouped.quantile([0.25, 0.75]).unstack()
     table["q1"] = quartiles[0.25].to_numpy()
@@ -74,7 +74,9 @@ def change_summary(dataset: Dataset, outcome: str) -> pd.DataFrame:
 
     The baseline row counts the patients with a baseline value and has no change."""
     rows = change_from_baseline(dataset, outcome)
-    stats_by_visit = rows.groupby("visit")["chg"].agg(n="count", mean_change="mean", sd="std")
+    stats_by_visit = rows.groupby("visit", observed=True)["chg"].agg(
+        n="count", mean_change="mean", sd="std"
+    )
     table = stats_by_visit.reindex(dataset.visits)
     table["n"] = table["n"].fillna(0).astype(int)
     table.loc[dataset.baseline, "n"] = int((rows["visit"] == dataset.baseline).sum())
@@ -164,7 +166,7 @@ def mixed_model(
     if dataset.baseline not in present or len(present) < 2:
         result.reason = "needs values at the baseline and at least one other visit"
         return result
-    if data.groupby("patient_id").size().max() < 2:
+    if data.groupby("patient_id", observed=True).size().max() < 2:
         result.reason = "no patient has more than one value, so patients cannot be modelled"
         return result
     codes = {v: f"v{i}" for i, v in enumerate(present)}  # labels safe for formulas

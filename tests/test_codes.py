@@ -3,7 +3,9 @@ registry-scale path must give exactly what the plain path gives."""
 
 from __future__ import annotations
 
+import ast
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -112,3 +114,22 @@ def test_parquet_long_file_with_messy_ids_loads_like_the_csv():
         assert accounting["merged: exact duplicate rows"] == 1
         assert accounting["values used"] == 5
         assert "visit_spellings" in result.report.codes()
+
+
+def test_every_groupby_says_observed():
+    """patient_id, visit and outcome are categoricals. pandas 2.x groups them with
+    observed=False by default, which adds empty groups for every unused category (a visit
+    summary row with n = 0 per unused visit, say); pandas 3 changed the default. Every groupby in
+    the app says observed=True so both behave alike (make test-oldest runs pandas 2.2)."""
+    root = Path(__file__).resolve().parent.parent
+    missing = []
+    for path in [*root.glob("analysis/*.py"), *root.glob("ui/*.py"), *root.glob("pages/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "groupby"
+                and "observed" not in {k.arg for k in node.keywords}
+            ):
+                missing.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert missing == []

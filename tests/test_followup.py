@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from analysis.responders import clopper_pearson, responder_analysis
-from analysis.source import load_bytes
+from analysis.source import load_bytes, load_demo
 from analysis.trajectory import (
     attrition,
     change_from_baseline,
@@ -128,6 +128,15 @@ def test_visit_summary_ci_matches_r_t_test():
     assert row["mean"] == pytest.approx(0.75)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((-0.5297804, 2.0297804), abs=5e-8)
     assert (row["q1"], row["median"], row["q3"]) == pytest.approx((-0.175, 0.35, 1.7))
+
+
+def test_visit_summary_lists_only_visits_with_values():
+    # Nerve conduction is measured at baseline, m6 and m12 only in the demo cohort. On pandas
+    # 2.x a groupby over the categorical visit without observed=True added m1 and m3 with n = 0.
+    summary = visit_summary(load_demo().dataset, "peroneal_mcv", by="arm")
+    assert summary["visit"].unique().tolist() == ["baseline", "m6", "m12"]
+    assert summary["n"].min() > 0
+    assert len(summary) == 6
 
 
 def test_attrition_counts_patients_per_visit():
