@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test lint format bench demo clean browser
+.PHONY: run test test-oldest lint format bench demo clean browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -34,6 +34,14 @@ test: $(STAMP) browser
 	  OUTCOMES_TEST_PG_URL="$$url" $(PY) -m pytest; status=$$?; \
 	  bash tests/pg_server.sh stop; exit $$status
 
+# The suite (without the browser and PostgreSQL tests) on the lowest versions requirements.txt
+# allows, in its own venv; not part of `make test`.
+OLDEST := .venv-oldest
+test-oldest:
+	test -x $(OLDEST)/bin/python || python3 -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet -r requirements-dev.txt -c requirements-oldest.txt
+	$(OLDEST)/bin/python -m pytest --deselect tests/test_browser_e2e.py
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -56,4 +64,4 @@ bench: $(BENCH_STAMP) browser
 	$(PY) -m analysis.bench $(if $(SIZES),--sizes $(SIZES))
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST) .pytest_cache .ruff_cache
