@@ -12,10 +12,13 @@ from plotly.subplots import make_subplots
 from analysis.figures import MAX_PATIENT_MARKS, STATUS_COLOURS, change_scatter
 from analysis.instruments import lookup
 from analysis.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL, ResponderAnalysis
+from analysis.trajectory import BASELINE_NOTE
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 _LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=50, t=60, b=50))
 _LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0)
+# Above the plot, under the title: below it would collide with tick labels of several lines.
+_LEGEND_ABOVE = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0)
 
 
 def _label(outcome: str) -> str:
@@ -23,55 +26,92 @@ def _label(outcome: str) -> str:
     return inst.label if inst.known else outcome
 
 
+def _visit_order(visits: pd.Series) -> list[str]:
+    """The visits present, in visit order when ``visits`` is an ordered categorical."""
+    present = set(visits.astype(str))
+    labels = visits.cat.categories if isinstance(visits.dtype, pd.CategoricalDtype) else visits
+    return [str(v) for v in dict.fromkeys(labels) if str(v) in present]
+
+
+def _visit_axis(visits: list[str], counts: list[tuple[str, pd.Series]]) -> dict:
+    """Visits as ticks at 0, 1, 2, ...; under each, the number of patients with a value, one
+    line per group in the group's colour (a numbers-at-risk row: labels on the points collide
+    with the error bars and with each other where groups meet)."""
+    lines = []
+    for visit in visits:
+        text = visit
+        for color, n_by_visit in counts:
+            n = n_by_visit.get(visit)
+            shown = n if isinstance(n, str) else f"n={0 if n is None or pd.isna(n) else int(n)}"
+            text += f"<br><span style='color:{color}'>{shown}</span>"
+        lines.append(text)
+    return dict(
+        tickmode="array", tickvals=list(range(len(visits))), ticktext=lines,
+        range=[-0.5, len(visits) - 0.5], showgrid=False, zeroline=False,
+    )  # fmt: skip
+
+
 def over_time(summary: pd.DataFrame, outcome: str, statistic: str = "mean") -> go.Figure:
-    """Mean with 95% CI (or median with IQR) at every visit, n printed at each point."""
+    """Mean with 95% CI (or median with IQR) at every visit; groups side by side at each visit
+    (dodged so that their bars do not overlap), patients per visit under the axis."""
     fig = go.Figure()
+    visits = _visit_order(summary["visit"])
+    position = {v: i for i, v in enumerate(visits)}
     groups = (
-        summary.groupby("group", sort=False, observed=True)
+        list(summary.groupby("group", sort=False, observed=True))
         if "group" in summary
         else [("all", summary)]
     )
+    counts = []
     for i, (name, part) in enumerate(groups):
+        color = PALETTE[i % len(PALETTE)] if len(groups) > 1 else "#333"
+        dodge = 0.12 * (i - (len(groups) - 1) / 2) if len(groups) > 1 else 0.0
         if statistic == "median":
             y, low, high = part["median"], part["q1"], part["q3"]
         else:
             y, low, high = part["mean"], part["ci_low"], part["ci_high"]
         fig.add_trace(
             go.Scatter(
-                x=part["visit"],
+                x=part["visit"].astype(str).map(position) + dodge,
                 y=y,
-                mode="lines+markers+text",
+                mode="lines+markers",
                 name=str(name),
-                text=[f"n={n}" for n in part["n"]],
-                textposition="top center",
+                customdata=np.column_stack([part["visit"].astype(str), part["n"]]),
                 line=dict(color=PALETTE[i % len(PALETTE)], width=3),
                 error_y=dict(type="data", symmetric=False, array=high - y, arrayminus=y - low),
-                hovertemplate="%{x}: %{y:.2f} (%{text})<extra>" + str(name) + "</extra>",
+                hovertemplate="%{customdata[0]}: %{y:.2f} (n=%{customdata[1]})<extra>"
+                + str(name)
+                + "</extra>",
             )
         )
+        counts.append((color, part.set_index(part["visit"].astype(str))["n"]))
     band = "95% CI" if statistic == "mean" else "interquartile range"
     fig.update_layout(
         **_LAYOUT,
         title=f"{statistic.capitalize()} at each visit (bars: {band})",
         yaxis_title=_label(outcome),
-        xaxis=dict(type="category"),
-        legend=_LEGEND_BELOW,
+        xaxis=_visit_axis(visits, counts),
+        legend=_LEGEND_ABOVE,
         showlegend="group" in summary,
-        height=460,
+        height=460 + 18 * max(len(groups) - 1, 0),
     )
+    if "group" in summary:
+        fig.update_layout(margin_t=90)  # room for the legend between the title and the plot
     return fig
 
 
 def change_over_time(change: pd.DataFrame, outcome: str) -> go.Figure:
-    """Mean change from baseline with 95% CI; the baseline has no change, so no point."""
+    """Mean change from baseline with 95% CI; the baseline has no change, so no point.
+    Patients with a change under each visit."""
+    visits = [str(v) for v in change["visit"]]
+    position = {v: i for i, v in enumerate(visits)}
     follow = change.loc[change["mean_change"].notna()]
     fig = go.Figure(
         go.Scatter(
-            x=follow["visit"],
+            x=follow["visit"].astype(str).map(position),
             y=follow["mean_change"],
-            mode="lines+markers+text",
-            text=[f"n={n}" for n in follow["n"]],
-            textposition="top center",
+            mode="lines+markers",
+            customdata=np.column_stack([follow["visit"].astype(str), follow["n"]]),
             line=dict(color="#0072B2", width=3),
             error_y=dict(
                 type="data",
@@ -79,15 +119,19 @@ def change_over_time(change: pd.DataFrame, outcome: str) -> go.Figure:
                 array=(follow["ci_high"] - follow["mean_change"]).fillna(0),
                 arrayminus=(follow["mean_change"] - follow["ci_low"]).fillna(0),
             ),
-            hovertemplate="%{x}: %{y:.2f} (%{text})<extra></extra>",
+            hovertemplate="%{customdata[0]}: %{y:.2f} (n=%{customdata[1]})<extra></extra>",
         )
     )
     fig.add_hline(y=0, line=dict(color="#333", width=1))
+    n_with_change = pd.Series(
+        np.where(change["note"] == BASELINE_NOTE, "reference", change["n"].astype(object)),
+        index=visits,
+    )
     fig.update_layout(
         **_LAYOUT,
         title="Mean change from baseline (bars: 95% CI)",
         yaxis_title=f"change in {_label(outcome)}",
-        xaxis=dict(type="category", categoryarray=list(change["visit"]), categoryorder="array"),
+        xaxis=_visit_axis(visits, [("#333", n_with_change)]),
         height=420,
     )
     return fig

@@ -50,6 +50,13 @@ def visit_summary(dataset: Dataset, outcome: str, by: str | None = None) -> pd.D
     table = table.sort_values(
         [*keys[:-1], "visit"], key=lambda s: s.map(order) if s.name == "visit" else s
     )
+    present = set(table["visit"].astype(str))
+    # Ordered by visit, not by label, so that a chart or a sort puts m12 after m6.
+    table["visit"] = pd.Categorical(
+        table["visit"].astype(str),
+        categories=[v for v in dataset.visits if v in present],
+        ordered=True,
+    )
     return table.reset_index(drop=True)
 
 
@@ -69,6 +76,9 @@ def change_from_baseline(dataset: Dataset, outcome: str) -> pd.DataFrame:
     return rows
 
 
+BASELINE_NOTE = "baseline: no change by definition"
+
+
 def change_summary(dataset: Dataset, outcome: str) -> pd.DataFrame:
     """Per visit: patients with a change, mean change with 95% CI (NaN where undefined).
 
@@ -84,7 +94,7 @@ def change_summary(dataset: Dataset, outcome: str) -> pd.DataFrame:
     varies = table["sd"] > 0
     table["ci_low"], table["ci_high"] = low.where(varies), high.where(varies)
     table["note"] = np.where(table["n"] == 0, "no patient has baseline and this visit", "")
-    table.loc[dataset.baseline, "note"] = "baseline: no change by definition"
+    table.loc[dataset.baseline, "note"] = BASELINE_NOTE
     return table.drop(columns="sd").rename_axis("visit").reset_index()
 
 

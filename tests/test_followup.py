@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from analysis.figures_followup import change_over_time, over_time
 from analysis.responders import clopper_pearson, responder_analysis
 from analysis.source import load_bytes, load_demo
 from analysis.trajectory import (
@@ -137,6 +138,31 @@ def test_visit_summary_lists_only_visits_with_values():
     assert summary["visit"].unique().tolist() == ["baseline", "m6", "m12"]
     assert summary["n"].min() > 0
     assert len(summary) == 6
+
+
+def test_over_time_dodges_groups_and_counts_patients_under_each_visit():
+    summary = visit_summary(load_demo().dataset, "peroneal_mcv", by="arm")
+    fig = over_time(summary, "peroneal_mcv")
+    msc, care = fig.data
+    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]
+    # baseline, m6, m12 at 0, 1, 2; the two arms side by side, 0.12 apart
+    assert list(msc.x) == pytest.approx([-0.06, 0.94, 1.94])
+    assert list(care.x) == pytest.approx([0.06, 1.06, 2.06])
+    n = summary.set_index(["group", "visit"])["n"]
+    first = fig.layout.xaxis.ticktext[0]
+    assert first.startswith("baseline<br>")
+    assert f">n={n['MSC', 'baseline']}<" in first
+    assert f">n={n['standard care', 'baseline']}<" in first
+
+
+def test_change_over_time_marks_the_baseline_as_the_reference():
+    # HbA1c is not measured at m1 in the demo cohort: no point there, and n=0 under it.
+    fig = change_over_time(change_summary(load_demo().dataset, "hba1c"), "hba1c")
+    ticks = [text.split("<br>")[0] for text in fig.layout.xaxis.ticktext]
+    assert ticks == ["baseline", "m1", "m3", "m6", "m12"]
+    assert ">reference<" in fig.layout.xaxis.ticktext[0]
+    assert ">n=0<" in fig.layout.xaxis.ticktext[1]
+    assert list(fig.data[0].x) == [2, 3, 4]
 
 
 def test_attrition_counts_patients_per_visit():
