@@ -8,9 +8,10 @@ with CI, t-test, Wilcoxon, Hodges-Lehmann), the subgroup table (every outcome at
 by cell source) and the responder table (every outcome at the last visit). Side by side in the
 same process: one pandas groupby-mean pass over the same rows (the floor) and the
 straightforward approach (pivot, then scipy.stats per outcome × visit cell); in a separate,
-memory-capped process: pingouin's per-cell functions, where they finish. Then the dashboard is
-timed in chromium (analysis.bench_browser). Prints tables and writes build/bench.csv and
-build/bench_browser.csv. Not part of the test suite: no test asserts a time.
+memory-capped process: pingouin's per-cell functions, where they finish. Up to 100k patients
+the same cohort is also loaded from CSV (as a clinic's export), in its own process. Then the
+dashboard is timed in chromium (analysis.bench_browser). Prints tables and writes
+build/bench.csv and build/bench_browser.csv. Not part of the test suite: no test asserts a time.
 
     python -m analysis.bench [--sizes 1000,10000,100000,1000000] [--no-browser]
 """
@@ -50,6 +51,7 @@ SOURCE_EFFECT = np.array([1.0, 0.8, 0.9])  # share of the mean change, by cell s
 GENERATOR_VERSION = 3  # in the file name: a changed generator writes new files
 BENCH_DIR = Path("build") / "bench"
 PINGOUIN_MEMORY_CAP = 6 * 1024**3  # bytes of address space for the pingouin process
+CSV_MAX_PATIENTS = 100_000  # CSV load timed up to here; a larger registry should export Parquet
 
 
 def synthetic_cohort(n_patients: int, seed: int = 7) -> pd.DataFrame:
@@ -96,6 +98,17 @@ def cohort_file(n_patients: int, directory: Path = BENCH_DIR) -> Path:
         # labels stay dictionary-encoded, as Parquet writers do for few distinct values).
         table = table.set_column(0, "patient_id", table.column(0).cast(pa.string()))
         pq.write_table(table.replace_schema_metadata(None), partial)
+        partial.rename(path)
+    return path
+
+
+def cohort_csv_file(n_patients: int, directory: Path = BENCH_DIR) -> Path:
+    """The same cohort as CSV, as a clinic's export would be (written once)."""
+    parquet = cohort_file(n_patients, directory)
+    path = parquet.with_suffix(".csv")
+    if not path.exists():
+        partial = path.with_name(path.name + ".partial")
+        pd.read_parquet(parquet).to_csv(partial, index=False)
         partial.rename(path)
     return path
 
@@ -186,6 +199,21 @@ def measure(path: Path) -> dict:
     }
 
 
+def measure_csv(path: Path) -> dict:
+    """Reading and validating the CSV copy of a cohort (run in a fresh process)."""
+    from analysis.loading import read_table
+    from analysis.tidy import build_dataset
+
+    start = time.perf_counter()
+    dataset, report = build_dataset(read_table(path.read_bytes(), path.name))
+    assert dataset is not None, report.as_text()
+    return {
+        "csv_mb": round(path.stat().st_size / 1e6),
+        "csv_load_s": round(time.perf_counter() - start, 3),
+        "csv_peak_rss_mb": _peak_rss_mb(),
+    }
+
+
 def measure_pingouin(path: Path) -> dict:
     """pingouin's paired t-test and Wilcoxon per outcome × visit cell (its Wilcoxon builds an
     n × n array for the common-language effect size, so it stops being possible with size)."""
@@ -221,6 +249,9 @@ def run(sizes: list[int], pingouin_timeout: float = 300) -> pd.DataFrame:
         if "error" in measured:
             row["error"] = measured["error"]
         row.update(measured)
+        if n <= CSV_MAX_PATIENTS:
+            from_csv = _child("csv", cohort_csv_file(n), timeout=1800)
+            row.update(from_csv if "error" not in from_csv else {"csv_load_s": from_csv["error"]})
         pingouin_result = _child("pingouin", path, timeout=pingouin_timeout)
         row["pingouin_loop_s"] = pingouin_result.get(
             "pingouin_loop_s", f"not finished: {pingouin_result.get('error', '')}"
@@ -246,9 +277,13 @@ def main() -> None:
     parser.add_argument("--browser-only", action="store_true", help="only the chromium timings")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pingouin", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
+        return
+    if args.csv:
+        print(json.dumps(measure_csv(args.csv)))
         return
     if args.pingouin:
         resource.setrlimit(resource.RLIMIT_AS, (PINGOUIN_MEMORY_CAP, PINGOUIN_MEMORY_CAP))
@@ -274,7 +309,7 @@ def main() -> None:
 
 
 SUMMARY_VIEW = [
-    "patients", "rows", "load_s", "summary_s", "load_plus_summary_s", "peak_rss_mb",
+    "patients", "rows", "load_s", "csv_load_s", "summary_s", "load_plus_summary_s", "peak_rss_mb",
     "groupby_floor_s", "summary_vs_floor", "scipy_loop_s", "pingouin_loop_s",
     "subgroup_table_s", "responder_table_s", "hodges_lehmann_s",
 ]  # fmt: skip

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 _DELIMITERS = (",", ";", "\t", "|")
@@ -295,36 +296,73 @@ def _read_text(data: bytes, source_name: str) -> RawTable:
     if "\x00" in text[:20000] or control > max(2, len(text[:20000]) // 100):
         raise LoadError(_not_a_table(source_name))
     text = text.lstrip("\ufeff")
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = _first_lines(text, _SNIFF_LINES)
     if not lines:
         raise LoadError(f"{source_name} is empty: there is nothing to load.")
-    delimiter = _sniff_delimiter(lines[:_SNIFF_LINES])
+    delimiter = _sniff_delimiter(lines)
     skipped = None
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=True,
-        )
-    except pd.errors.ParserError:
-        frame, skipped = _read_ragged(text, delimiter)
-    except (pd.errors.EmptyDataError, csv.Error) as exc:
-        raise LoadError(f"{source_name} cannot be read as a table: {exc}") from exc
+    utf8 = data if encoding == "UTF-8" else text.encode("utf-8")
+    frame = _read_text_with_arrow(utf8, delimiter, next(csv.reader(lines[:1], delimiter=delimiter)))
+    if frame is None:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=True,
+            )
+        except pd.errors.ParserError:
+            frame, skipped = _read_ragged(text, delimiter)
+        except (pd.errors.EmptyDataError, csv.Error) as exc:
+            raise LoadError(f"{source_name} cannot be read as a table: {exc}") from exc
+        frame = frame.astype(object)
     frame.columns = [_header_text(c) for c in frame.columns]
     if frame.shape[1] < 2:
         raise LoadError(
             f"{source_name} has only one column ({frame.columns[0]!r}). "
             "Expected a table with a patient ID column and score columns; check the delimiter."
         )
-    frame = frame.astype(object)
     decimal_comma = delimiter != "," and _has_decimal_commas(frame)
     details = f"{encoding}, {_DELIMITER_NAMES[delimiter]}-delimited"
     if decimal_comma:
         details += ", decimal commas"
     return RawTable(frame, source_name, "CSV", details, decimal_comma, skipped_lines=skipped)
+
+
+def _first_lines(text: str, count: int, head_chars: int = 1_000_000) -> list[str]:
+    """The first ``count`` non-blank lines, looking only at the start of the text."""
+    head = text[:head_chars]
+    lines = [line for line in head.splitlines() if line.strip()]
+    if len(head) < len(text) and len(lines) > 1:
+        lines = lines[:-1]  # the last line of the head may be cut short
+    return lines[:count]
+
+
+def _read_text_with_arrow(utf8: bytes, delimiter: str, header: list[str]) -> pd.DataFrame | None:
+    """Every column as text through Arrow's multithreaded CSV reader, then dictionary-encoded
+    as Parquet text is (categoricals; empty cells stay ''). About five times faster than pandas'
+    reader at registry scale. None where the result could differ from pandas' reading:
+    duplicate or blank header names (pandas renames them), rows with another number of fields
+    (pandas pads short rows and sets long ones aside), anything else Arrow cannot parse."""
+    if len(set(header)) != len(header) or not all(name.strip() for name in header):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(utf8),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        return None
+    if table.column_names != header:
+        return None
+    return _text_as_dictionaries(table).to_pandas()
 
 
 def _read_ragged(text: str, delimiter: str) -> tuple[pd.DataFrame, pd.DataFrame]:
