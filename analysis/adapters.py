@@ -65,10 +65,20 @@ def default_event_label(event: str) -> str:
 def adapt(frame: pd.DataFrame, event_map: dict[str, str] | None = None) -> Adapted:
     kind = detect(frame)
     if kind == "redcap":
-        return _from_redcap(frame, event_map or {})
+        return _from_redcap(_plain_text(frame), event_map or {})
     if kind == "adam":
-        return _from_adam(frame)
+        return _from_adam(_plain_text(frame))
     return Adapted("", frame)
+
+
+def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns (text read as dictionaries from CSV or Parquet) as plain text: the
+    adapters reshape and fill cells with values a categorical does not list, which pandas 2.x
+    refuses. REDCap and ADaM exports are study-sized, so the copy is cheap."""
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return frame
+    return frame.astype({c: object for c in categorical})
 
 
 def _blank(values: pd.Series) -> pd.Series:
