@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.instruments import REGISTRY
@@ -62,13 +63,20 @@ def default_event_label(event: str) -> str:
     return re.sub(r"_+", " ", label).strip() or str(event)
 
 
-def adapt(frame: pd.DataFrame, event_map: dict[str, str] | None = None) -> Adapted:
+def adapt(
+    frame: pd.DataFrame, event_map: dict[str, str] | None = None, source_rows=None
+) -> Adapted:
+    """A REDCap or ADaM table reshaped to the long layout; ``source_rows`` is each row's
+    spreadsheet row (default: frame row i is row i + 2)."""
     kind = detect(frame)
+    if kind not in ("redcap", "adam"):
+        return Adapted("", frame)
+    if source_rows is None:
+        source_rows = np.arange(2, len(frame) + 2)
+    rows = _plain_text(frame).assign(_source_row=source_rows)
     if kind == "redcap":
-        return _from_redcap(_plain_text(frame), event_map or {})
-    if kind == "adam":
-        return _from_adam(_plain_text(frame))
-    return Adapted("", frame)
+        return _from_redcap(rows, event_map or {})
+    return _from_adam(rows)
 
 
 def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -89,7 +97,7 @@ def _from_redcap(frame: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
     keys = _keys(frame)
     record, event = keys["record_id"], keys["redcap_event_name"]
     notes = ["Recognised a REDCap longitudinal export."]
-    rows = frame.assign(_source_row=range(2, len(frame) + 2))
+    rows = frame
     repeat = keys.get("redcap_repeat_instrument")
     if repeat is not None:
         repeating = ~_blank(rows[repeat])
@@ -160,7 +168,7 @@ def _from_redcap(frame: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
 def _from_adam(frame: pd.DataFrame) -> Adapted:
     keys = _keys(frame)
     notes = ["Recognised a CDISC ADaM BDS dataset."]
-    rows = frame.assign(_source_row=range(2, len(frame) + 2))
+    rows = frame
     if "dtype" in keys:
         derived = ~_blank(rows[keys["dtype"]])
         if derived.any():

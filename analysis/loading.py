@@ -22,10 +22,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from analysis.codes import map_values
+
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SNIFF_LINES = 200
 PARALLEL_ENCODE_ROWS = 4_000_000  # below this, one thread encodes text faster than two
+# python-calamine reads XLSX about 8x faster than openpyxl, cell for cell the same
+# (tests/test_file_readers.py compares them).
+XLSX_ENGINE = "calamine"
 
 
 class LoadError(Exception):
@@ -41,6 +46,14 @@ class RawTable:
     decimal_comma: bool = False
     sheets: list[str] = field(default_factory=list)
     skipped_lines: pd.DataFrame | None = None  # rows that could not be split into fields
+    # The spreadsheet row (header = 1) of each frame row, where reading set rows aside (blank
+    # or ragged rows); None when frame row i is spreadsheet row i + 2.
+    source_rows: np.ndarray | None = None
+
+    def row_numbers(self) -> np.ndarray:
+        if self.source_rows is not None:
+            return self.source_rows
+        return np.arange(2, len(self.frame) + 2, dtype=np.int64)
 
     def describe(self) -> str:
         text = f"{self.file_format}"
@@ -199,7 +212,7 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
             "Load a CSV, XLSX or Parquet file."
         )
     try:
-        workbook = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+        workbook = pd.ExcelFile(io.BytesIO(data), engine=XLSX_ENGINE)
         sheets = [str(s) for s in workbook.sheet_names]
         chosen = sheet if sheet is not None else sheets[0]
         if chosen not in sheets:
@@ -207,17 +220,37 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
                 f"{source_name} has no sheet named {chosen!r}; its sheets are: "
                 + ", ".join(repr(s) for s in sheets)
             )
-        frame = pd.read_excel(workbook, sheet_name=chosen, dtype=object, header=0)
+        # keep_default_na=False: "NA" or "n/a" typed in a cell is reported as a missing-value
+        # marker, as it is from CSV, instead of vanishing here.
+        frame = pd.read_excel(
+            workbook, sheet_name=chosen, dtype=object, header=0, keep_default_na=False
+        )
     except LoadError:
         raise
     except Exception as exc:
         raise LoadError(f"{source_name} is an Excel file that cannot be read: {exc}") from exc
     frame.columns = [_header_text(c) for c in frame.columns]
-    frame = frame.dropna(how="all").reset_index(drop=True) if len(frame) else frame
     for column in frame.columns:
         frame[column] = _cells_as_text(frame[column])
+    # Empty rows (between blocks, or formatted but empty) are not records; the rows after
+    # them keep the numbers the spreadsheet shows.
+    frame, source_rows = _without_blank_rows(frame)
     details = f"sheet {chosen!r}" + (f" of {len(sheets)}" if len(sheets) > 1 else "")
-    return RawTable(frame, source_name, "XLSX", details, sheets=sheets)
+    return RawTable(frame, source_name, "XLSX", details, sheets=sheets, source_rows=source_rows)
+
+
+def _without_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """``frame`` without rows whose cells are all empty or spaces, and the spreadsheet row of
+    each row kept (None when none was blank)."""
+    if frame.empty:
+        return frame, None
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in frame.columns:
+        filled |= map_values(frame[column], lambda cell: str(cell).strip() != "", bool)
+    if filled.all():
+        return frame, None
+    rows = np.flatnonzero(filled) + 2
+    return frame.loc[filled].reset_index(drop=True), rows
 
 
 def _header_text(value: object) -> str:
@@ -303,6 +336,7 @@ def _read_text(data: bytes, source_name: str) -> RawTable:
     skipped = None
     utf8 = data if encoding == "UTF-8" else text.encode("utf-8")
     frame = _read_text_with_arrow(utf8, delimiter, next(csv.reader(lines[:1], delimiter=delimiter)))
+    source_rows = None
     if frame is None:
         try:
             frame = pd.read_csv(
@@ -311,13 +345,13 @@ def _read_text(data: bytes, source_name: str) -> RawTable:
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
-                skip_blank_lines=True,
+                skip_blank_lines=False,  # blank lines are rows: later rows keep their numbers
             )
+            frame, source_rows = _without_blank_rows(frame.fillna("").astype(object))
         except pd.errors.ParserError:
-            frame, skipped = _read_ragged(text, delimiter)
+            frame, skipped, source_rows = _read_ragged(text, delimiter)
         except (pd.errors.EmptyDataError, csv.Error) as exc:
             raise LoadError(f"{source_name} cannot be read as a table: {exc}") from exc
-        frame = frame.astype(object)
     frame.columns = [_header_text(c) for c in frame.columns]
     if frame.shape[1] < 2:
         raise LoadError(
@@ -328,7 +362,10 @@ def _read_text(data: bytes, source_name: str) -> RawTable:
     details = f"{encoding}, {_DELIMITER_NAMES[delimiter]}-delimited"
     if decimal_comma:
         details += ", decimal commas"
-    return RawTable(frame, source_name, "CSV", details, decimal_comma, skipped_lines=skipped)
+    return RawTable(
+        frame, source_name, "CSV", details, decimal_comma,
+        skipped_lines=skipped, source_rows=source_rows,
+    )  # fmt: skip
 
 
 def _first_lines(text: str, count: int, head_chars: int = 1_000_000) -> list[str]:
@@ -351,7 +388,11 @@ def _read_text_with_arrow(utf8: bytes, delimiter: str, header: list[str]) -> pd.
     try:
         table = pa_csv.read_csv(
             io.BytesIO(utf8),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            # Blank lines make Arrow fail here (pandas then reads the file): skipping them
+            # would renumber the rows after them.
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
+            ),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=False,
@@ -365,13 +406,15 @@ def _read_text_with_arrow(utf8: bytes, delimiter: str, header: list[str]) -> pd.
     return _text_as_dictionaries(table).to_pandas()
 
 
-def _read_ragged(text: str, delimiter: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows with the wrong number of fields are set aside (and reported), never silently lost."""
+def _read_ragged(text: str, delimiter: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Rows with the wrong number of fields are set aside (and reported), never silently lost.
+    Returns the good rows, the rows set aside and the spreadsheet row of each good row."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header: list[str] | None = None
     good: list[list[str]] = []
+    rows: list[int] = []
     bad: list[dict[str, object]] = []
-    for row in reader:
+    for number, row in enumerate(reader, start=1):  # a record, as a spreadsheet numbers it
         if not any(cell.strip() for cell in row):
             continue
         if header is None:
@@ -379,16 +422,13 @@ def _read_ragged(text: str, delimiter: str) -> tuple[pd.DataFrame, pd.DataFrame]
             continue
         if len(row) == len(header):
             good.append(row)
+            rows.append(number)
         else:
             bad.append(
-                {
-                    "row": reader.line_num,
-                    "column": "",
-                    "value": f"{len(row)} fields, expected {len(header)}",
-                }
+                {"row": number, "column": "", "value": f"{len(row)} fields, expected {len(header)}"}
             )
     frame = pd.DataFrame(good, columns=header, dtype=object)
-    return frame, pd.DataFrame(bad)
+    return frame, pd.DataFrame(bad), np.array(rows, dtype=np.int64)
 
 
 def _has_decimal_commas(frame: pd.DataFrame) -> bool:

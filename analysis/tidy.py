@@ -141,7 +141,7 @@ def build_dataset(
     if len(frame) == 0:
         report.add("error", "no_rows", f"{raw.source_name} has column names but no data rows.")
         return None, report
-    adapted = adapters.adapt(frame, event_map)
+    adapted = adapters.adapt(frame, event_map, raw.row_numbers())
     if adapted.kind:
         frame = adapted.frame
         for note in adapted.notes:
@@ -167,7 +167,7 @@ def build_dataset(
         records, attributes = _from_long(frame, raw, id_column, visit_col, outcome_col, value_col)
         shape = "long"
     elif wide_columns:
-        records, attributes = _from_wide(frame, id_column, wide_columns)
+        records, attributes = _from_wide(frame, id_column, wide_columns, raw.row_numbers())
         shape = "wide"
     else:
         report.add(
@@ -315,9 +315,7 @@ def _from_long(
     records["outcome"] = map_labels(frame[outcome_col], lambda t: str(t).strip())
     records["raw_value"] = frame[value_col]
     records["source_row"] = (
-        frame["_source_row"].to_numpy()
-        if "_source_row" in frame
-        else np.arange(2, len(frame) + 2, dtype=np.int32 if len(frame) < 2**31 - 2 else np.int64)
+        frame["_source_row"].to_numpy() if "_source_row" in frame else raw.row_numbers()
     )
     records["source_column"] = (
         map_labels(frame["_source_column"], str)
@@ -334,7 +332,7 @@ def _from_long(
 
 
 def _from_wide(
-    frame: pd.DataFrame, id_column: str, wide_columns: list[str]
+    frame: pd.DataFrame, id_column: str, wide_columns: list[str], source_rows: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     ids = frame[id_column].astype(str).str.strip()
     parts = []
@@ -347,7 +345,7 @@ def _from_wide(
                     "visit": visit,
                     "outcome": outcome,
                     "raw_value": frame[column],
-                    "source_row": np.arange(len(frame)) + 2,
+                    "source_row": source_rows,
                     "source_column": column,
                 }
             )
@@ -359,7 +357,7 @@ def _from_wide(
     attribute_columns = [c for c in frame.columns if c != id_column and c not in wide_columns]
     attributes = frame[attribute_columns].copy()
     attributes.insert(0, "patient_id", ids)
-    attributes["source_row"] = np.arange(len(frame)) + 2
+    attributes["source_row"] = source_rows
     return records, attributes
 
 
