@@ -53,7 +53,8 @@ class RawTable:
     def row_numbers(self) -> np.ndarray:
         if self.source_rows is not None:
             return self.source_rows
-        return np.arange(2, len(self.frame) + 2, dtype=np.int64)
+        n = len(self.frame)
+        return np.arange(2, n + 2, dtype=np.int32 if n < 2**31 - 2 else np.int64)
 
     def describe(self) -> str:
         text = f"{self.file_format}"
