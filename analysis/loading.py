@@ -23,6 +23,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from analysis.codes import map_values
+from analysis.excel_errors import error_cells
 
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -233,6 +234,11 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
     frame.columns = [_header_text(c) for c in frame.columns]
     for column in frame.columns:
         frame[column] = _cells_as_text(frame[column])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        errors = error_cells(archive, chosen)
+    for row, column, text in errors:  # the readers made these blank: put the error back
+        if 0 <= row - 2 < len(frame) and column < frame.shape[1]:
+            frame.iat[row - 2, column] = text
     # Empty rows (between blocks, or formatted but empty) are not records; the rows after
     # them keep the numbers the spreadsheet shows.
     frame, source_rows = _without_blank_rows(frame)

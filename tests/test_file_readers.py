@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 
 from analysis import loading
+from analysis.excel_errors import error_cells
 from analysis.source import load_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +191,34 @@ def test_rows_after_a_ragged_row_keep_their_spreadsheet_numbers():
 def test_wide_rows_after_a_blank_line_keep_their_numbers():
     csv = b"patient_id,pain_nrs__baseline,pain_nrs__m6\nP1,7,3\n\nP2,6,11\n"
     assert 'row 4, column pain_nrs__m6 ("11")' in _out_of_range_message(csv, "wide.csv")
+
+
+def test_excel_error_cells_are_reported_with_their_row_and_column():
+    # Both XLSX readers return error cells as empty: the loader reads them back from the XML.
+    result = load_bytes(WORKBOOKS["wide_with_typed_cells"], "errors.xlsx")
+    text = next(f for f in result.report.findings if f.code == "non_numeric").message
+    assert 'row 6, column pain_nrs__m6 ("#DIV/0!")' in text
+    assert 'row 7, column pain_nrs__baseline ("#N/A")' in text
+    assert result.report.accounting["left out: not a number"] == 2
+    assert result.report.accounting["blank (not recorded)"] == 1
+
+
+def test_excel_error_cells_are_looked_for_on_the_chosen_sheet_only():
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append(["patient_id", "pain_nrs__baseline", "pain_nrs__m6"])
+    book.active.append(["P1", 7, 3])
+    scores = book.create_sheet("Scores")
+    for row in (["patient_id", "pain_nrs__baseline", "pain_nrs__m6"], ["P1", 7, 3], ["P2", 6, 0]):
+        scores.append(row)
+    scores["C3"].value, scores["C3"].data_type = "#VALUE!", "e"
+    scores["AB2"].value, scores["AB2"].data_type = "#N/A", "e"  # past Z: AB is column 27
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        assert sorted(error_cells(archive, "Scores")) == [(2, 27, "#N/A"), (3, 2, "#VALUE!")]
+        assert error_cells(archive, "Notes") == []
+        assert error_cells(archive, "Missing") == []
+    assert loading.XLSX_ENGINE == "calamine"
+    notes = load_bytes(buffer.getvalue(), "two.xlsx")
+    assert not any(f.code == "non_numeric" for f in notes.report.findings)
