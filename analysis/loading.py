@@ -223,27 +223,91 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
                 + ", ".join(repr(s) for s in sheets)
             )
         # keep_default_na=False: "NA" or "n/a" typed in a cell is reported as a missing-value
-        # marker, as it is from CSV, instead of vanishing here.
-        frame = pd.read_excel(
-            workbook, sheet_name=chosen, dtype=object, header=0, keep_default_na=False
+        # marker, as it is from CSV, instead of vanishing here. header=None: the header is the
+        # first row with anything in it, which is not always row 1.
+        sheet_cells = pd.read_excel(
+            workbook, sheet_name=chosen, dtype=object, header=None, keep_default_na=False
         )
     except LoadError:
         raise
     except Exception as exc:
         raise LoadError(f"{source_name} is an Excel file that cannot be read: {exc}") from exc
-    frame.columns = [_header_text(c) for c in frame.columns]
-    for column in frame.columns:
-        frame[column] = _cells_as_text(frame[column])
+    cells = pd.DataFrame(
+        {i: _cells_as_text(sheet_cells.iloc[:, i]) for i in range(sheet_cells.shape[1])},
+        index=sheet_cells.index,
+    )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         errors = error_cells(archive, chosen)
     for row, column, text in errors:  # the readers made these blank: put the error back
-        if 0 <= row - 2 < len(frame) and column < frame.shape[1]:
-            frame.iat[row - 2, column] = text
+        if 0 <= row - 1 < len(cells) and column < cells.shape[1]:
+            cells.iat[row - 1, column] = text
+    filled = _filled(cells)
+    if not filled.any():
+        raise LoadError(f"{source_name}: sheet {chosen!r} is empty: there is nothing to load.")
+    header_at = int(np.argmax(filled))  # 0-based: the sheet's row header_at + 1
     # Empty rows (between blocks, or formatted but empty) are not records; the rows after
     # them keep the numbers the spreadsheet shows.
-    frame, source_rows = _without_blank_rows(frame)
+    keep = filled[header_at + 1 :]
+    frame = cells.iloc[header_at + 1 :].loc[keep].reset_index(drop=True)
+    frame.columns = _unique_names([_header_text(v) for v in cells.iloc[header_at]])
+    frame = _name_unnamed_columns(frame)
+    source_rows = None
+    if header_at > 0 or not keep.all():
+        source_rows = np.flatnonzero(keep) + header_at + 2
     details = f"sheet {chosen!r}" + (f" of {len(sheets)}" if len(sheets) > 1 else "")
+    if header_at > 0:
+        details += f", header on row {header_at + 1}"
     return RawTable(frame, source_name, "XLSX", details, sheets=sheets, source_rows=source_rows)
+
+
+def _filled(frame: pd.DataFrame) -> np.ndarray:
+    """Per row: does any cell hold more than spaces?"""
+    filled = np.zeros(len(frame), dtype=bool)
+    for i in range(frame.shape[1]):
+        filled |= map_values(frame.iloc[:, i], lambda cell: str(cell).strip() != "", bool)
+    return filled
+
+
+def _name_unnamed_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns without a header: dropped when empty (a trailing delimiter, a spacer column),
+    otherwise named after their spreadsheet column, e.g. 'column C (no header)', so their
+    values are neither lost nor mixed up with another unnamed column."""
+    unnamed = [i for i, name in enumerate(frame.columns) if name == ""]
+    if not unnamed:
+        return frame
+    empty = {i for i in unnamed if not _filled(frame.iloc[:, [i]]).any()}
+    kept = [i for i in range(frame.shape[1]) if i not in empty]
+    names = [
+        f"column {_column_letters(i)} (no header)" if frame.columns[i] == "" else frame.columns[i]
+        for i in kept
+    ]
+    frame = frame.iloc[:, kept]
+    frame.columns = names
+    return frame
+
+
+def _column_letters(index: int) -> str:
+    """0 -> 'A', 25 -> 'Z', 26 -> 'AA', as a spreadsheet labels its columns."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Repeated header names numbered as pandas numbers them in a CSV ('dose', 'dose.1')."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        if name in seen and name != "":
+            seen[name] += 1
+            unique.append(f"{name}.{seen[name]}")
+        else:
+            seen.setdefault(name, 0)
+            unique.append(name)
+    return unique
 
 
 def _without_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -251,13 +315,10 @@ def _without_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray |
     each row kept (None when none was blank)."""
     if frame.empty:
         return frame, None
-    filled = np.zeros(len(frame), dtype=bool)
-    for column in frame.columns:
-        filled |= map_values(frame[column], lambda cell: str(cell).strip() != "", bool)
+    filled = _filled(frame)
     if filled.all():
         return frame, None
-    rows = np.flatnonzero(filled) + 2
-    return frame.loc[filled].reset_index(drop=True), rows
+    return frame.loc[filled].reset_index(drop=True), np.flatnonzero(filled) + 2
 
 
 def _header_text(value: object) -> str:
@@ -360,6 +421,7 @@ def _read_text(data: bytes, source_name: str) -> RawTable:
         except (pd.errors.EmptyDataError, csv.Error) as exc:
             raise LoadError(f"{source_name} cannot be read as a table: {exc}") from exc
     frame.columns = [_header_text(c) for c in frame.columns]
+    frame = _name_unnamed_columns(frame)
     if frame.shape[1] < 2:
         raise LoadError(
             f"{source_name} has only one column ({frame.columns[0]!r}). "

@@ -63,6 +63,8 @@ def load_bytes(
         report = ValidationReport()
         report.add("error", "unreadable", str(exc))
         return LoadResult(None, report)
+    except Exception as exc:  # a last guard, as below
+        return LoadResult(None, _unexpected(source_name, exc))
     try:
         dataset, report = build_dataset(
             raw,
@@ -72,15 +74,19 @@ def load_bytes(
             synthetic=synthetic,
         )
     except Exception as exc:  # a last guard: a user sees a message, not a traceback
-        report = ValidationReport()
-        report.add(
-            "error",
-            "unexpected",
-            f"{source_name} could not be processed ({type(exc).__name__}: {exc}). "
-            "Please report this with a de-identified copy of the file's layout.",
-        )
-        return LoadResult(None, report, raw.sheets)
+        return LoadResult(None, _unexpected(source_name, exc), raw.sheets)
     return LoadResult(dataset, report, raw.sheets)
+
+
+def _unexpected(source_name: str, exc: Exception) -> ValidationReport:
+    report = ValidationReport()
+    report.add(
+        "error",
+        "unexpected",
+        f"{source_name} could not be processed ({type(exc).__name__}: {exc}). "
+        "Please report this with a de-identified copy of the file's layout.",
+    )
+    return report
 
 
 def load_path(path: str | Path, *, sheet: str | None = None) -> LoadResult:

@@ -134,6 +134,22 @@ WORKBOOKS = {
             ["P2", "m6", "pain_nrs", 0, 0.1],
         ]
     ),
+    "two_blank_headers": _workbook(
+        [
+            ["patient_id", None, "pain_nrs__baseline", None, "pain_nrs__m6"],
+            ["P1", None, 7, "x", 3],
+            ["P2", None, 6, None, 2],
+        ]
+    ),
+    "table_below_empty_rows": _workbook(
+        [
+            [],
+            [],
+            [None, "patient_id", "pain_nrs__baseline", "pain_nrs__m6", "dose", "dose"],
+            [None, "P1", 7, 14, 1, 2],
+            [None, "P2", 6, 3, 1, 2],
+        ]
+    ),
 }
 
 
@@ -222,3 +238,48 @@ def test_excel_error_cells_are_looked_for_on_the_chosen_sheet_only():
     assert loading.XLSX_ENGINE == "calamine"
     notes = load_bytes(buffer.getvalue(), "two.xlsx")
     assert not any(f.code == "non_numeric" for f in notes.report.findings)
+
+
+def test_a_table_below_empty_rows_is_found_and_keeps_its_row_numbers():
+    result = load_bytes(WORKBOOKS["table_below_empty_rows"], "offset.xlsx")
+    assert result.dataset.source_format.startswith("XLSX (sheet 'Sheet', header on row 3)")
+    assert 'row 4, column pain_nrs__m6 ("14")' in _out_of_range_message(
+        WORKBOOKS["table_below_empty_rows"], "offset.xlsx"
+    )
+    assert list(result.dataset.attributes.columns) == ["dose", "dose.1"]
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("blank.csv", b"patient_id,,pain_nrs__baseline,,pain_nrs__m6\nP1,,7,,3\nP2,x,6,,2\n"),
+        ("blank.xlsx", WORKBOOKS["two_blank_headers"]),
+    ],
+)
+def test_columns_without_a_header_are_kept_by_their_letter_or_dropped_when_empty(name, data):
+    # CSV: column B has a value, D is empty. XLSX: B is empty, D has a value.
+    result = load_bytes(data, name)
+    expected = "column B (no header)" if name.endswith(".csv") else "column D (no header)"
+    assert list(result.dataset.attributes.columns) == [expected]
+    assert result.dataset.attributes[expected].tolist()[1 if name.endswith(".csv") else 0] == "x"
+
+
+def test_an_empty_sheet_says_so():
+    result = load_bytes(_workbook([]), "empty.xlsx")
+    assert (
+        result.report.errors[0].message
+        == "empty.xlsx: sheet 'Sheet' is empty: there is nothing to load."
+    )
+
+
+def test_a_reader_failure_is_a_message_not_a_traceback(monkeypatch):
+    import analysis.source
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(analysis.source, "read_table", broken)
+    result = load_bytes(b"patient_id,visit\n", "x.csv")
+    assert result.dataset is None
+    assert result.report.errors[0].code == "unexpected"
+    assert "RuntimeError: boom" in result.report.errors[0].message
