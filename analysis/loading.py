@@ -247,13 +247,13 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
     header_at = int(np.argmax(filled))  # 0-based: the sheet's row header_at + 1
     # Empty rows (between blocks, or formatted but empty) are not records; the rows after
     # them keep the numbers the spreadsheet shows.
-    keep = filled[header_at + 1 :]
-    frame = cells.iloc[header_at + 1 :].loc[keep].reset_index(drop=True)
+    frame, source_rows = _without_blank_rows(
+        cells.iloc[header_at + 1 :].reset_index(drop=True),
+        first_row=header_at + 2,
+        filled=filled[header_at + 1 :],
+    )
     frame.columns = _unique_names([_header_text(v) for v in cells.iloc[header_at]])
     frame = _name_unnamed_columns(frame)
-    source_rows = None
-    if header_at > 0 or not keep.all():
-        source_rows = np.flatnonzero(keep) + header_at + 2
     details = f"sheet {chosen!r}" + (f" of {len(sheets)}" if len(sheets) > 1 else "")
     if header_at > 0:
         details += f", header on row {header_at + 1}"
@@ -310,15 +310,16 @@ def _unique_names(names: list[str]) -> list[str]:
     return unique
 
 
-def _without_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+def _without_blank_rows(
+    frame: pd.DataFrame, first_row: int = 2, filled: np.ndarray | None = None
+) -> tuple[pd.DataFrame, np.ndarray | None]:
     """``frame`` without rows whose cells are all empty or spaces, and the spreadsheet row of
-    each row kept (None when none was blank)."""
-    if frame.empty:
+    each row kept, frame row 0 being spreadsheet row ``first_row`` (None when that numbering
+    is the default one: nothing blank, header on row 1). ``filled``: _filled(frame), if known."""
+    filled = _filled(frame) if filled is None else filled
+    if filled.all() and first_row == 2:
         return frame, None
-    filled = _filled(frame)
-    if filled.all():
-        return frame, None
-    return frame.loc[filled].reset_index(drop=True), np.flatnonzero(filled) + 2
+    return frame.loc[filled].reset_index(drop=True), np.flatnonzero(filled) + first_row
 
 
 def _header_text(value: object) -> str:
