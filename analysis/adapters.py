@@ -64,15 +64,13 @@ def default_event_label(event: str) -> str:
 
 
 def adapt(
-    frame: pd.DataFrame, event_map: dict[str, str] | None = None, source_rows=None
+    frame: pd.DataFrame, event_map: dict[str, str] | None, source_rows: np.ndarray
 ) -> Adapted:
     """A REDCap or ADaM table reshaped to the long layout; ``source_rows`` is each row's
-    spreadsheet row (default: frame row i is row i + 2)."""
+    spreadsheet row (RawTable.row_numbers())."""
     kind = detect(frame)
     if kind not in ("redcap", "adam"):
         return Adapted("", frame)
-    if source_rows is None:
-        source_rows = np.arange(2, len(frame) + 2)
     rows = _plain_text(frame).assign(_source_row=source_rows)
     if kind == "redcap":
         return _from_redcap(rows, event_map or {})
@@ -93,11 +91,10 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip().isin({"", "nan", "None", "<NA>"})
 
 
-def _from_redcap(frame: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
-    keys = _keys(frame)
+def _from_redcap(rows: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
+    keys = _keys(rows)
     record, event = keys["record_id"], keys["redcap_event_name"]
     notes = ["Recognised a REDCap longitudinal export."]
-    rows = frame
     repeat = keys.get("redcap_repeat_instrument")
     if repeat is not None:
         repeating = ~_blank(rows[repeat])
@@ -107,7 +104,7 @@ def _from_redcap(frame: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
                 "(they are not visit scores)."
             )
         rows = rows.loc[~repeating]
-    status = [c for c in frame.columns if str(c).casefold().endswith("_complete")]
+    status = [c for c in rows.columns if str(c).casefold().endswith("_complete")]
     if status:
         notes.append("Form-status fields were set aside: " + ", ".join(map(str, status)) + ".")
     skip = {record, event, repeat, keys.get("redcap_repeat_instance"), *status, "_source_row"}
@@ -165,10 +162,9 @@ def _from_redcap(frame: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
     return Adapted("redcap", long.reset_index(drop=True), notes, mapping)
 
 
-def _from_adam(frame: pd.DataFrame) -> Adapted:
-    keys = _keys(frame)
+def _from_adam(rows: pd.DataFrame) -> Adapted:
+    keys = _keys(rows)
     notes = ["Recognised a CDISC ADaM BDS dataset."]
-    rows = frame
     if "dtype" in keys:
         derived = ~_blank(rows[keys["dtype"]])
         if derived.any():
