@@ -40,7 +40,7 @@ OLDEST := .venv-oldest
 test-oldest:
 	test -x $(OLDEST)/bin/python || python3 -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet -r requirements-dev.txt -c requirements-oldest.txt
-	$(OLDEST)/bin/python -m pytest --deselect tests/test_browser_e2e.py
+	$(OLDEST)/bin/python -m pytest --ignore tests/e2e
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -61,7 +61,7 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 
 # Generates build/bench/*.parquet once (seeded), then measures: sizes 1k..1M take ~10 minutes.
 bench: $(BENCH_STAMP) browser
-	$(PY) -m analysis.bench $(if $(SIZES),--sizes $(SIZES))
+	$(PY) -m bench.bench $(if $(SIZES),--sizes $(SIZES))
 
 clean:
 	rm -rf $(VENV) $(OLDEST) .pytest_cache .ruff_cache

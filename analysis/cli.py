@@ -15,21 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.arms import control_level
-from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
-from analysis.compare import compare_visits, default_follow_up
-from analysis.dataset import Dataset
-from analysis.export import neutralise_formulas
-from analysis.paired import format_p, json_safe, p_phrase
-from analysis.report import ReportInput, build_report, fingerprint
-from analysis.responders import responder_analysis
-from analysis.source import LoadResult, load_path, load_sql
-from analysis.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
-from analysis.summary import cohort_summary
-from analysis.table1 import NORMALITY_RULE, table_one
-from analysis.tables import ancova_table, subgroup_group_table, subgroup_tests_text
-from analysis.trajectory import trajectory_report
-from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from analysis.ingest.dataset import Dataset
+from analysis.ingest.pipeline import LoadResult, load_path, load_sql
+from analysis.present.export import neutralise_formulas
+from analysis.present.report import ReportInput, build_report, fingerprint
+from analysis.present.tables import ancova_table, subgroup_group_table, subgroup_tests_text
+from analysis.present.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from analysis.stats.arms import control_level
+from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
+from analysis.stats.compare import compare_visits, default_follow_up
+from analysis.stats.paired import format_p, json_safe, p_phrase
+from analysis.stats.responders import responder_analysis
+from analysis.stats.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
+from analysis.stats.summary import cohort_summary
+from analysis.stats.table1 import NORMALITY_RULE, table_one
+from analysis.stats.trajectory import trajectory_report
 
 EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
 

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from analysis.figures import before_after_lines, change_histogram, visit_distributions
-from analysis.paired import p_phrase
-from analysis.tables import statistics_table
-from analysis.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from analysis.present.figures import before_after_lines, change_histogram, visit_distributions
+from analysis.present.tables import statistics_table
+from analysis.present.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from analysis.stats.paired import p_phrase
 from ui import url
 from ui.arms import change_section
 from ui.entry import ensure_entry

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from analysis.export import cleaned_long_table, to_csv_bytes
+from analysis.ingest.findings import ROW_CONVENTION
 from analysis.instruments import registry_table
-from analysis.validation import ROW_CONVENTION
+from analysis.present.export import cleaned_long_table, to_csv_bytes
 from ui.entry import ensure_entry
 from ui.safe import md
 from ui.state import require_dataset

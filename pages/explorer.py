@@ -2,19 +2,24 @@
 
 import streamlit as st
 
-from analysis.arms import control_level
-from analysis.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
-from analysis.figures_cohort import association_scatter, forest_plot
-from analysis.subgroups import (
+from analysis.present.figures_cohort import association_scatter, forest_plot
+from analysis.present.tables import (
+    ancova_table,
+    forest_display,
+    subgroup_group_table,
+    subgroup_tests_text,
+)
+from analysis.stats.arms import control_level
+from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
+from analysis.stats.subgroups import (
     SUBGROUP_WARNING,
     arm_attribute,
     compare_subgroups,
     continuous_association,
     forest_table,
 )
-from analysis.table1 import NORMALITY_RULE, table_one
-from analysis.tables import ancova_table, forest_display, subgroup_group_table, subgroup_tests_text
-from analysis.trajectory import change_summary
+from analysis.stats.table1 import NORMALITY_RULE, table_one
+from analysis.stats.trajectory import change_summary
 from ui import url
 from ui.entry import ensure_entry
 from ui.render import chart, table

@@ -2,12 +2,18 @@
 
 import streamlit as st
 
-from analysis.cohort import MISSING, SMALL_GROUP_DEFAULT, small_groups
-from analysis.figures_followup import attrition_bars, change_over_time, over_time, spaghetti
-from analysis.subgroups import arm_attribute
-from analysis.tables import change_table, friedman_sentence, mixed_model_table, visit_table
-from analysis.trajectory import attrition, change_summary, friedman, trajectories, visit_summary
-from analysis.wording import ATTRITION_NOTE, MIXED_MODEL_NOTE, UNCONTROLLED_CAVEAT
+from analysis.present.figures_followup import attrition_bars, change_over_time, over_time, spaghetti
+from analysis.present.tables import change_table, friedman_sentence, mixed_model_table, visit_table
+from analysis.present.wording import ATTRITION_NOTE, MIXED_MODEL_NOTE, UNCONTROLLED_CAVEAT
+from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT, small_groups
+from analysis.stats.subgroups import arm_attribute
+from analysis.stats.trajectory import (
+    attrition,
+    change_summary,
+    friedman,
+    trajectories,
+    visit_summary,
+)
 from ui import url
 from ui.arms import over_time_section
 from ui.entry import ensure_entry

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from analysis.figures import completeness_bars
 from analysis.instruments import lookup
-from analysis.tables import summary_display
-from analysis.wording import UNCONTROLLED_CAVEAT
+from analysis.present.figures import completeness_bars
+from analysis.present.tables import summary_display
+from analysis.present.wording import UNCONTROLLED_CAVEAT
 from ui.entry import ensure_entry
 from ui.render import chart, table
 from ui.safe import md

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from analysis.figures_followup import patient_panels
-from analysis.patient import patient_html
+from analysis.present.figures_followup import patient_panels
+from analysis.present.patient_printout import patient_html
 from ui import url
 from ui.entry import ensure_entry
 from ui.render import chart, table

@@ -4,8 +4,8 @@ import datetime as dt
 
 import streamlit as st
 
-from analysis.compare import default_follow_up
-from analysis.report import ReportInput, build_report
+from analysis.present.report import ReportInput, build_report
+from analysis.stats.compare import default_follow_up
 from ui import url
 from ui.entry import ensure_entry
 from ui.state import require_dataset

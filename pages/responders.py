@@ -2,9 +2,13 @@
 
 import streamlit as st
 
-from analysis.figures_followup import regression_to_mean, waterfall
-from analysis.tables import responder_table
-from analysis.wording import REGRESSION_TO_MEAN_NOTE, UNCONTROLLED_CAVEAT, placebo_comparison
+from analysis.present.figures_followup import regression_to_mean, waterfall
+from analysis.present.tables import responder_table
+from analysis.present.wording import (
+    REGRESSION_TO_MEAN_NOTE,
+    UNCONTROLLED_CAVEAT,
+    placebo_comparison,
+)
 from ui import url
 from ui.arms import responders_section
 from ui.entry import ensure_entry

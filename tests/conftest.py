@@ -3,7 +3,7 @@ import io
 import pandas as pd
 import pytest
 
-from analysis.source import LoadResult, load_bytes
+from analysis.ingest.pipeline import LoadResult, load_bytes
 
 LONG_CSV = """patient_id,visit,day,outcome,value,cell_source
 007,baseline,0,pain_nrs,7,umbilical cord

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.source import DEMO_PATH
+from analysis.ingest.pipeline import DEMO_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 # R datasets::sleep as a hand-written long CSV; "extra_sleep" is not in the registry.

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.arms import ARM_CAVEAT, arm_change, arm_change_by_visit, arm_responder_rates
-from analysis.dataset import Dataset
-from analysis.subgroups import arm_attribute
-from analysis.tables import (
+from analysis.ingest.dataset import Dataset
+from analysis.present.tables import (
     ancova_table,
     arm_rates_display,
     subgroup_group_table,
     subgroup_tests_text,
 )
+from analysis.stats.arms import ARM_CAVEAT, arm_change, arm_change_by_visit, arm_responder_rates
+from analysis.stats.subgroups import arm_attribute
 from ui.render import table
 from ui.safe import md
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis.sql import QueryRefused, list_tables, read_table
+from analysis.ingest.sql import QueryRefused, list_tables, read_table
 from ui.safe import md
 
 

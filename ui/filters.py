@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from analysis.cohort import (
+from analysis.ingest.dataset import Dataset
+from analysis.stats.cohort import (
     CohortFilter,
     apply_filter,
     attribute_kinds,
@@ -13,7 +14,6 @@ from analysis.cohort import (
     levels,
     to_query_params,
 )
-from analysis.dataset import Dataset
 
 
 def _widget_key(fingerprint: str, attribute: str) -> str:

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.export import neutralise_formulas, to_csv_bytes, to_xlsx_bytes
+from analysis.present.export import neutralise_formulas, to_csv_bytes, to_xlsx_bytes
 
 CHART_FORMATS = ("PNG", "SVG")
 

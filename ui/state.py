@@ -10,15 +10,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis.cohort import describe
-from analysis.compare import Comparison, compare_visits
-from analysis.dataset import Dataset
-from analysis.patient import PatientProfile, patient_profile
-from analysis.responders import ResponderAnalysis, responder_analysis
-from analysis.source import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
-from analysis.summary import cohort_summary
-from analysis.trajectory import MixedModelResult, mixed_model
-from analysis.wording import SYNTHETIC_BANNER
+from analysis.ingest.dataset import Dataset
+from analysis.ingest.pipeline import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
+from analysis.present.wording import SYNTHETIC_BANNER
+from analysis.stats.cohort import describe
+from analysis.stats.compare import Comparison, compare_visits
+from analysis.stats.patient import PatientProfile, patient_profile
+from analysis.stats.responders import ResponderAnalysis, responder_analysis
+from analysis.stats.summary import cohort_summary
+from analysis.stats.trajectory import MixedModelResult, mixed_model
 from ui import url
 from ui.database import database_source, event_map_editor
 from ui.filters import cohort_sidebar

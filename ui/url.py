@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from analysis.figures import MAX_PATIENT_MARKS
+from analysis.present.figures import MAX_PATIENT_MARKS
 from ui.safe import md
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.dataset import Dataset
+from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
 from ui import url
 from ui.safe import md

@@ -1,0 +1,85 @@
+"""The loaded cohort: canonical long table, per-patient attributes, visit order and baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from analysis.ingest.codes import label_codes
+from analysis.ingest.findings import ValidationReport
+
+
+@dataclass
+class Dataset:
+    long: pd.DataFrame  # patient_id, visit, day, outcome, value, source_row, source_column
+    attributes: pd.DataFrame  # index patient_id
+    visits: list[str]  # in time order
+    visit_order_rule: str
+    baseline: str
+    source_name: str
+    source_format: str
+    report: ValidationReport
+    synthetic: bool = False
+    event_map: dict[str, str] = field(default_factory=dict)  # REDCap event -> visit label
+
+    @property
+    def outcomes(self) -> list[str]:
+        return [str(v) for v in pd.unique(self.long["outcome"])]
+
+    @property
+    def patients(self) -> list[str]:
+        return [str(v) for v in pd.unique(self.long["patient_id"])]
+
+    @property
+    def n_patients(self) -> int:
+        return int(self.long["patient_id"].nunique())
+
+    @property
+    def follow_up_visits(self) -> list[str]:
+        return [v for v in self.visits if v != self.baseline]
+
+    def with_baseline(self, visit: str) -> Dataset:
+        """The same data with another visit as baseline (a user's choice)."""
+        if visit not in self.visits:
+            raise ValueError(f"{visit!r} is not a visit in this data")
+        return replace(self, baseline=visit)
+
+    def patients_without_visit(self, visit: str) -> list[str]:
+        """Patients with some value but none at ``visit``, in order of first appearance."""
+        codes, labels = label_codes(self.long["patient_id"])
+        at_visit = (self.long["visit"] == visit).to_numpy()
+        present = np.zeros(len(labels), dtype=bool)
+        present[codes[at_visit]] = True
+        missing = ~present[codes]
+        return [str(labels[c]) for c in pd.unique(codes[missing])]
+
+    def wide(self, outcome: str) -> pd.DataFrame:
+        """Patients × visits for one outcome (visits in time order; NaN where not recorded)."""
+        subset = self.long.loc[self.long["outcome"] == outcome]
+        table = subset.pivot(index="patient_id", columns="visit", values="value")
+        table.index = pd.Index(table.index.astype(str), name="patient_id")
+        table.columns = pd.Index(table.columns.astype(str), name="visit")
+        return table.reindex(columns=[v for v in self.visits if v in table.columns])
+
+    def completeness(self) -> pd.DataFrame:
+        """Per visit: patients with any value, and as a share of patients seen at baseline."""
+        seen = self.long.groupby("visit", observed=True)["patient_id"].nunique()
+        seen = seen.reindex(self.visits, fill_value=0)
+        n_base = int(seen.get(self.baseline, 0))
+        share = seen / n_base if n_base else seen * float("nan")
+        return pd.DataFrame(
+            {
+                "visit": self.visits,
+                "patients with data": seen.to_numpy(),
+                "% of baseline": (share * 100).round(0).to_numpy(),
+            }
+        )
+
+    def outcome_completeness(self) -> pd.DataFrame:
+        """Outcomes × visits: number of patients with a value."""
+        counts = (
+            self.long.groupby(["outcome", "visit"], observed=True)["patient_id"].nunique().unstack()
+        )
+        return counts.reindex(index=self.outcomes, columns=self.visits).fillna(0).astype(int)

@@ -1,0 +1,72 @@
+"""Figures for the cohort explorer: forest plot of subgroups, change against a numeric attribute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analysis.instruments import lookup
+from analysis.present.figures import change_scatter
+from analysis.stats.subgroups import Association
+
+_LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=40, t=60, b=50))
+
+
+def forest_plot(table: pd.DataFrame, outcome: str, visit: str, overall: float | None) -> go.Figure:
+    """Mean change with 95% CI for every level of every attribute, n per row; small groups
+    are listed but not drawn (suppressed)."""
+    rows = table.iloc[::-1]  # plotly draws bottom-up; keep the table's order top-down
+    labels = [
+        f"{r.attribute}: {r.level} (n={r.n})" + (" – suppressed" if r.small else "")
+        for r in rows.itertuples()
+    ]
+    shown = ~rows["small"].to_numpy()
+    x = np.where(shown, rows["mean_change"], np.nan)
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=labels,
+            mode="markers",
+            marker=dict(color="#0072B2", size=10, symbol="square"),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=np.where(shown, rows["ci_high"] - rows["mean_change"], np.nan),
+                arrayminus=np.where(shown, rows["mean_change"] - rows["ci_low"], np.nan),
+            ),
+            hovertemplate="%{y}<br>mean change %{x:.2f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0, line=dict(color="#333", width=1))
+    if overall is not None:
+        fig.add_vline(
+            x=overall,
+            line=dict(color="#D55E00", dash="dash"),
+            annotation_text=f"all patients {overall:.2f}",
+            annotation_position="top",
+        )
+    inst = lookup(outcome)
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"Mean change from baseline at {visit} by subgroup (95% CI)",
+        xaxis_title=f"change in {inst.label if inst.known else outcome}",
+        height=max(300, 34 * len(rows) + 120),
+        showlegend=False,
+    )
+    return fig
+
+
+def association_scatter(association: Association, outcome: str, visit: str) -> go.Figure:
+    points = association.points
+    rho = "undefined" if association.rho is None else f"{association.rho:.2f}"
+    line = None if association.slope is None else (association.intercept, association.slope)
+    return change_scatter(
+        points["x"],
+        points["chg"],
+        points["patient_id"],
+        line,
+        f"Change at {visit} against {association.attribute} (Spearman rho = {rho})",
+        association.attribute,
+        f"change in {lookup(outcome).short_label}",
+    )

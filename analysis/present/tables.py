@@ -1,0 +1,355 @@
+"""Display tables built from results: formatted text a clinician can read, no computation."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.instruments import lookup
+from analysis.present.wording import number
+from analysis.stats.compare import Comparison
+from analysis.stats.paired import format_p, p_phrase
+
+
+def _value(result, name: str, digits: int = 2) -> str:
+    value = getattr(result, name)
+    if value is None:
+        reason = result.undefined.get(name)
+        return f"undefined ({reason})" if reason else "undefined"
+    if isinstance(value, int):
+        return str(value)
+    return number(value, digits)
+
+
+def statistics_table(comparison: Comparison) -> pd.DataFrame:
+    """Every statistic of a comparison, with what it is and how it was computed."""
+    s = comparison.stats
+    b, a = comparison.before, comparison.after
+    rows = [
+        ("Pairs (patients with both values)", str(s.n_pairs), ""),
+        ("Excluded patients", str(comparison.n_excluded), _exclusions(comparison)),
+        (f"Mean (SD) at {b}", f"{_value(s, 'mean_before')} ({_value(s, 'sd_before')})", ""),
+        (f"Mean (SD) at {a}", f"{_value(s, 'mean_after')} ({_value(s, 'sd_after')})", ""),
+        (
+            f"Median [IQR] at {b}",
+            f"{_value(s, 'median_before')} [{_value(s, 'q1_before')}, {_value(s, 'q3_before')}]",
+            "",
+        ),
+        (
+            f"Median [IQR] at {a}",
+            f"{_value(s, 'median_after')} [{_value(s, 'q1_after')}, {_value(s, 'q3_after')}]",
+            "",
+        ),
+        (
+            "Mean change (95% CI)",
+            f"{_value(s, 'mean_change')} ({_value(s, 'change_ci_low')} to "
+            f"{_value(s, 'change_ci_high')})",
+            f"{a} − {b}; t-based interval",
+        ),
+        ("SD of change", _value(s, "sd_change"), ""),
+        (
+            "Paired t-test",
+            f"t = {_value(s, 't_statistic', 3)}, df = {_value(s, 'df')}, {p_phrase(s.p_value_t)}",
+            "as R t.test(paired = TRUE)",
+        ),
+        (
+            "Wilcoxon signed-rank test",
+            f"V = {_value(s, 'wilcoxon_v', 1)}, {p_phrase(s.p_value_wilcoxon)}",
+            f"{s.wilcoxon_method or ''}; {s.wilcoxon_n} non-zero changes; as R wilcox.test "
+            "(zero changes dropped)",
+        ),
+        (
+            "Hodges-Lehmann estimate (95% CI)",
+            f"{_value(s, 'hodges_lehmann')} ({_value(s, 'hl_ci_low')} to "
+            f"{_value(s, 'hl_ci_high')})",
+            "median of Walsh averages of the changes (Hollander & Wolfe)",
+        ),
+        (
+            "Shapiro-Wilk on changes",
+            f"W = {_value(s, 'shapiro_w', 3)}, {p_phrase(s.shapiro_p)}",
+            "p < 0.05 suggests the changes are not normally distributed",
+        ),
+        ("Cohen's d_z", _value(s, "cohens_dz"), "mean change / SD of change (Lakens 2013)"),
+        ("Pre-post correlation (Pearson r)", _value(s, "pre_post_r"), ""),
+    ]
+    if s.direction is None:
+        rows.append(
+            (
+                "Increased / unchanged / decreased",
+                f"{s.n_increased} / {s.n_unchanged} / {s.n_decreased}",
+                "direction of improvement unknown",
+            )
+        )
+    else:
+        rows.append(
+            (
+                "Improved / unchanged / worsened",
+                f"{s.n_improved} / {s.n_unchanged} / {s.n_worsened}",
+                comparison.instrument.direction_text(),
+            )
+        )
+        rows.append(
+            (
+                "Improved / worsened by ≥ the clinically important difference",
+                f"{_value(s, 'n_improved_mcid')} / {_value(s, 'n_worsened_mcid')}",
+                comparison.instrument.mcid_abs_text(),
+            )
+        )
+    rows.append(("Recommended test", s.recommended_test or "none", s.recommended_reason))
+    return pd.DataFrame(rows, columns=["statistic", "value", "how / note"])
+
+
+def _exclusions(comparison: Comparison) -> str:
+    counts = comparison.exclusion_counts()
+    return "; ".join(f"{n} {reason}" for reason, n in counts.items())
+
+
+def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """The whole-cohort summary as readable text columns."""
+    if summary.empty:
+        return pd.DataFrame(columns=["outcome", "visit", "pairs", "mean change (95% CI)", "p"])
+
+    def change(row) -> str:
+        if row["change_ci_low"] is None or pd.isna(row["change_ci_low"]):
+            return number(row["mean_change"], 2)
+        return (
+            f"{number(row['mean_change'], 2)} ({number(row['change_ci_low'], 2)} to "
+            f"{number(row['change_ci_high'], 2)})"
+        )
+
+    def test(row) -> str:
+        name = {"paired t-test": "t-test", "Wilcoxon signed-rank test": "Wilcoxon"}.get(
+            row["recommended_test"], "none"
+        )
+        return f"{format_p(row['p_value_recommended'])} ({name})"
+
+    def improved(row) -> str:
+        if row["n_improved"] is None or pd.isna(row["n_improved"]):
+            return "direction unknown"
+        return f"{int(row['n_improved'])} ({row['pct_improved']:.0f}%)"
+
+    return pd.DataFrame(
+        {
+            "outcome": [lookup(o).label for o in summary["outcome"]],
+            "visit": summary["visit"],
+            "pairs": summary["n_pairs"].astype(int),
+            "mean at baseline": summary["mean_before"].map(lambda x: number(x, 2)),
+            "mean at visit": summary["mean_after"].map(lambda x: number(x, 2)),
+            "mean change (95% CI)": summary.apply(change, axis=1),
+            "improved": summary.apply(improved, axis=1),
+            "p (test)": summary.apply(test, axis=1),
+        }
+    )
+
+
+def _fmt(x, digits: int = 2) -> str:
+    return "" if x is None or pd.isna(x) else number(float(x), digits)
+
+
+def visit_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per-visit numbers as text: n, mean (95% CI), SD, median [IQR]."""
+    table = pd.DataFrame(
+        {
+            "visit": summary["visit"],
+            "patients": summary["n"].astype(int),
+            "mean (95% CI)": [
+                f"{_fmt(m)} ({_fmt(lo)} to {_fmt(hi)})" if pd.notna(lo) else _fmt(m)
+                for m, lo, hi in zip(
+                    summary["mean"], summary["ci_low"], summary["ci_high"], strict=True
+                )
+            ],
+            "SD": summary["sd"].map(_fmt),
+            "median [IQR]": [
+                f"{_fmt(m)} [{_fmt(a)}, {_fmt(b)}]"
+                for m, a, b in zip(summary["median"], summary["q1"], summary["q3"], strict=True)
+            ],
+        }
+    )
+    if "group" in summary:
+        table.insert(0, "group", summary["group"])
+    return table
+
+
+def change_table(change: pd.DataFrame) -> pd.DataFrame:
+    """Change from baseline by visit; the baseline row says 'no change (baseline)'."""
+    text = []
+    for row in change.itertuples():
+        if row.note.startswith("baseline"):
+            text.append("no change (baseline)")
+        elif pd.isna(row.mean_change):
+            text.append("undefined: " + row.note)
+        elif pd.isna(row.ci_low):
+            text.append(_fmt(row.mean_change))
+        else:
+            text.append(f"{_fmt(row.mean_change)} ({_fmt(row.ci_low)} to {_fmt(row.ci_high)})")
+    return pd.DataFrame(
+        {"visit": change["visit"], "patients": change["n"], "mean change (95% CI)": text}
+    )
+
+
+def friedman_sentence(result) -> str:
+    """The Friedman result in plain words, with which patients it used."""
+    visits = ", ".join(result.visits) if result.visits else "no visits"
+    if result.statistic is None:
+        return f"Friedman test across {visits}: not computed, because {result.reason}."
+    verdict = (
+        "values differ across these visits more than chance alone would usually produce"
+        if result.p_value < 0.05
+        else "the data are compatible with no change across these visits"
+    )
+    return (
+        f"Friedman test across {visits} (ranks each patient's values, so it needs patients "
+        f"with a value at every visit): {result.n_complete} patients used, "
+        f"{result.n_excluded} left out for a missing visit. Chi-squared = "
+        f"{result.statistic:.2f}, df = {result.df}, {p_phrase(result.p_value)}: {verdict}."
+    )
+
+
+def mixed_model_table(model) -> pd.DataFrame:
+    e = model.estimates
+    return pd.DataFrame(
+        {
+            "visit": e["visit"],
+            "difference from baseline (95% CI)": [
+                f"{_fmt(m)} ({_fmt(lo)} to {_fmt(hi)})"
+                for m, lo, hi in zip(e["estimate"], e["ci_low"], e["ci_high"], strict=True)
+            ],
+            "SE": e["se"].map(_fmt),
+            "p": e["p_value"].map(format_p),
+        }
+    )
+
+
+def responder_table(analysis) -> pd.DataFrame:
+    """Responder rates both ways, with exact 95% CIs, as text."""
+    r = analysis.rates
+
+    def rates(denominator: str, suffix: str) -> list[str]:
+        """'k/n = p% (lo% to hi%)' per threshold, over completers or over all treated."""
+        columns = zip(
+            r["responders"], r[denominator], r[f"rate_{suffix}"], r[f"ci_low_{suffix}"],
+            r[f"ci_high_{suffix}"], strict=True,
+        )  # fmt: skip
+        return [
+            "undefined (no patients)"
+            if pct is None or pd.isna(pct)
+            else f"{k}/{n} = {pct:.0f}% ({lo:.0f}% to {hi:.0f}%)"
+            for k, n, pct, lo, hi in columns
+        ]
+
+    return pd.DataFrame(
+        {
+            "responder definition": r["threshold"],
+            "completers only (95% CI)": rates("n_completers", "completers"),
+            "all treated, missing = non-responder (95% CI)": rates("n_treated", "all_treated"),
+        }
+    )
+
+
+def suppressed_text(min_group: int) -> str:
+    return f"suppressed (n < {min_group})"
+
+
+def subgroup_group_table(comparison, show_small: bool = False, min_group: int = 5) -> pd.DataFrame:
+    """Each group's change from baseline; groups below the threshold suppressed unless asked."""
+    g = comparison.groups
+    rows = []
+    for r in g.itertuples():
+        hide = r.small and not show_small
+        ci = f"{_fmt(r.mean_change)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})"
+        rows.append(
+            {
+                "group": r.group,
+                "patients": r.n,
+                "mean change (95% CI)": suppressed_text(min_group) if hide else ci,
+                "median change": "" if hide else _fmt(r.median_change),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def subgroup_tests_text(comparison) -> list[str]:
+    """One plain line per test that ran, and why a test did not run."""
+    lines = []
+    t = comparison.tests
+    if "welch" in t:
+        w = t["welch"]
+        lines.append(
+            f"Difference in mean change ({w['comparison']}): {_fmt(w['difference'])} (95% CI "
+            f"{_fmt(w['ci_low'])} to {_fmt(w['ci_high'])}); Welch's t-test t = "
+            f"{w['statistic']:.2f}, df = {w['df']:.1f}, {p_phrase(w['p_value'])}."
+        )
+        m = t["mann_whitney"]
+        lines.append(f"Mann-Whitney U test: U = {m['statistic']:.1f}, {p_phrase(m['p_value'])}.")
+    if "anova" in t:
+        a = t["anova"]
+        lines.append(
+            f"One-way ANOVA: F({a['df'][0]}, {a['df'][1]}) = {a['statistic']:.2f}, "
+            f"{p_phrase(a['p_value'])}."
+        )
+        k = t["kruskal"]
+        lines.append(
+            f"Kruskal-Wallis test: H = {k['statistic']:.2f}, df = {k['df']}, "
+            f"{p_phrase(k['p_value'])}."
+        )
+    if comparison.reason:
+        lines.append(f"Groups not tested: {comparison.reason}.")
+    if comparison.suppressed:
+        lines.append(
+            "Small groups left out of the tests and hidden: "
+            + ", ".join(comparison.suppressed)
+            + "."
+        )
+    return lines
+
+
+def ancova_table(ancova: pd.DataFrame) -> pd.DataFrame:
+    if ancova.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "group": ancova["group"],
+            "compared with": ancova["reference"],
+            "adjusted difference (95% CI)": [
+                f"{_fmt(d)} ({_fmt(lo)} to {_fmt(hi)})"
+                for d, lo, hi in zip(
+                    ancova["adjusted_difference"], ancova["ci_low"], ancova["ci_high"], strict=True
+                )
+            ],
+            "p": ancova["p_value"].map(format_p),
+        }
+    )
+
+
+def forest_display(
+    table: pd.DataFrame, show_small: bool = False, min_group: int = 5
+) -> pd.DataFrame:
+    rows = []
+    for r in table.itertuples():
+        hide = r.small and not show_small
+        rows.append(
+            {
+                "attribute": r.attribute,
+                "level": r.level,
+                "patients": r.n,
+                "mean change (95% CI)": suppressed_text(min_group) if hide else
+                f"{_fmt(r.mean_change)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})",
+                "p (attribute)": format_p(r.p_value),
+                "Holm": format_p(r.p_holm),
+                "Benjamini-Hochberg": format_p(r.p_bh),
+                "test": r.test,
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def arm_rates_display(rates: pd.DataFrame) -> pd.DataFrame:
+    table = rates.copy()
+    if "difference" in table:
+        table["difference (95% CI), percentage points"] = [
+            "" if pd.isna(d) else f"{_fmt(d, 0)} ({_fmt(lo, 0)} to {_fmt(hi, 0)})"
+            for d, lo, hi in zip(
+                table["difference"], table["ci_low"], table["ci_high"], strict=True
+            )
+        ]
+        table = table.drop(columns=["difference", "ci_low", "ci_high"])
+    return table.rename(columns={"threshold": "responder definition"})

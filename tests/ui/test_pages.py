@@ -1,0 +1,452 @@
+"""The dashboard as a user sees it (streamlit.testing.v1.AppTest): numbers and messages."""
+
+from pathlib import Path
+
+import pytest
+from conftest import WIDE_CSV
+from streamlit.testing.v1 import AppTest
+
+from analysis.ingest.pipeline import load_demo
+from analysis.present.wording import number
+from analysis.stats.compare import compare_visits
+from analysis.stats.responders import responder_analysis
+from analysis.stats.trajectory import friedman, mixed_model
+from ui.safe import md
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = {
+    "pages/overview.py": "Overview",
+    "pages/compare.py": "Compare two visits",
+    "pages/over_time.py": "Over time",
+    "pages/responders.py": "Responders",
+    "pages/patient.py": "Patient",
+    "pages/data.py": "Data",
+}
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _texts(elements) -> str:
+    return "\n".join(e.value for e in elements)
+
+
+def _frame(at, column: str):
+    """The first table on the page that has ``column``."""
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    raise AssertionError(f"no table with a column {column!r}")
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.sidebar.radio(key="source").set_value("Upload a file").run()
+    at.sidebar.file_uploader(key="upload").set_value((name, data, "text/csv"))
+    return at.run()
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo().dataset
+
+
+def test_overview_on_the_demo_cohort(demo):
+    at = _app().run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert _metrics(at) == {
+        "Patients": "150",
+        "Visits": "5",
+        "Outcomes": "10",
+        "Data warnings": "0",
+    }
+    assert "without a control group" in _texts(at.warning)
+    assert "these patients are synthetic" in _texts(at.info)
+    assert at.sidebar.radio(key="source").value == "Demo cohort (synthetic)"
+    summary = at.dataframe[1].value
+    first = summary.iloc[0]
+    assert (first["outcome"], first["visit"], first["pairs"]) == (
+        "Pain intensity (NRS 0–10)",
+        "m1",
+        compare_visits(demo, "pain_nrs", "baseline", "m1").stats.n_pairs,
+    )
+
+
+@pytest.mark.parametrize(("path", "title"), PAGES.items())
+def test_every_page_keeps_the_sidebar(path, title):
+    at = _app().run()
+    at.switch_page(path).run()
+    assert not at.exception
+    assert at.title[0].value == title
+    assert at.sidebar.radio(key="source").value == "Demo cohort (synthetic)"
+    assert at.sidebar.selectbox(key=next(k for k in _keys(at) if k.startswith("baseline::")))
+
+
+def _keys(at) -> list[str]:
+    return [w.key for w in at.sidebar.selectbox]
+
+
+def test_compare_page_shows_the_analysis_numbers(demo):
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="cmp_outcome").value == "pain_nrs"
+    assert at.selectbox(key="cmp_before").value == "baseline"
+    assert at.selectbox(key="cmp_after").value == "m12"
+    expected = compare_visits(demo, "pain_nrs", "baseline", "m12").stats
+    metrics = _metrics(at)
+    assert metrics["Mean change"] == f"{number(expected.mean_change)} points"
+    assert metrics["Test result"] == "p < 0.001"
+    assert metrics["Improved by ≥ 2 points"] == (
+        f"{100 * expected.n_improved_mcid / expected.n_pairs:.0f}%"
+    )
+    sentence = _texts(at.info)
+    assert f"Among the {expected.n_pairs} patients with Pain intensity" in sentence
+    assert "Wilcoxon signed\\-rank test is used because" in sentence
+
+
+def test_compare_page_follows_the_selection(demo):
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_outcome").set_value("tcss").run()
+    at.selectbox(key="cmp_after").set_value("m3").run()
+    expected = compare_visits(demo, "tcss", "baseline", "m3").stats
+    assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
+    assert f"{expected.n_pairs} patients with both values" in _texts(at.caption)
+    statistics = _frame(at, "how / note")
+    assert statistics.iloc[0].tolist()[:2] == [
+        "Pairs (patients with both values)",
+        str(expected.n_pairs),
+    ]
+
+
+def test_changing_the_baseline_visit_reaches_every_page():
+    at = _app().run()
+    key = next(k for k in _keys(at) if k.startswith("baseline::"))
+    at.sidebar.selectbox(key=key).set_value("m1").run()
+    assert "Baseline visit: **m1**" in _texts(at.markdown)
+    at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="cmp_before").value == "m1"
+
+
+def test_uploaded_wide_csv_is_analysed():
+    at = _upload(_app().run(), "clinic.csv", WIDE_CSV.encode())
+    assert not at.exception
+    assert _metrics(at)["Patients"] == "3"
+    assert "Synthetic" not in _texts(at.sidebar.info) if at.sidebar.info else True
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_after").set_value("m3").run()
+    assert _metrics(at)["Mean change"] == "−2.0 points"
+    assert "only 3 pairs" in _texts(at.info)
+
+
+def test_uploaded_file_with_problems_shows_rows_and_columns():
+    data = (
+        b"patient_id,visit,outcome,value\nP1,baseline,pain_nrs,7\nP1,m6,pain_nrs,12\n"
+        b"P2,baseline,pain_nrs,6\nP2,m6,pain_nrs,4\n"
+    )
+    at = _upload(_app().run(), "problems.csv", data)
+    at.switch_page("pages/data.py").run()
+    warnings = _texts(at.warning)
+    assert "outside the valid range 0–10" in warnings
+    assert 'row 3, column value \\("12"\\)' in warnings
+    locations = at.dataframe[1].value
+    assert locations[["row", "column", "value"]].iloc[0].tolist() == [3, "value", "12"]
+
+
+def test_unusable_upload_gets_a_message_not_a_traceback():
+    at = _upload(_app().run(), "junk.csv", bytes(range(256)) * 20)
+    assert not at.exception
+    assert "The data cannot be used" in _texts(at.error)
+    assert "does not look like a table" in _texts(at.error)
+
+
+def test_identifier_columns_are_refused_until_dropped():
+    data = (
+        b"patient_id,name,visit,outcome,value\n"
+        b"P1,Jane Roe,baseline,pain_nrs,7\nP1,Jane Roe,m6,pain_nrs,4\n"
+    )
+    at = _upload(_app().run(), "with_names.csv", data)
+    assert "look like direct identifiers" in _texts(at.error)
+    at.sidebar.button(key="drop_identifiers").click().run()
+    assert not at.exception
+    assert _metrics(at)["Patients"] == "1"
+    assert "Jane" not in str([d.value for d in at.dataframe])
+
+
+def test_unknown_outcome_direction_is_asked_not_guessed():
+    data = (
+        b"patient_id,visit,outcome,value\n"
+        b"P1,baseline,grip,30\nP1,m6,grip,34\nP2,baseline,grip,28\nP2,m6,grip,27\n"
+    )
+    at = _upload(_app().run(), "grip.csv", data)
+    at.switch_page("pages/compare.py").run()
+    assert _metrics(at)["Increased / decreased"] == "1 / 1"
+    at.radio(key="direction::grip").set_value("higher is better").run()
+    assert _metrics(at)["Improved"] == "50%"
+
+
+def test_data_page_offers_the_cleaned_table():
+    at = _app().run()
+    at.switch_page("pages/data.py").run()
+    assert "usable, with 0 warning(s) and 1 note(s)" in _texts(at.markdown)
+    assert any("values used" in str(d.value) for d in at.dataframe)
+    instruments = at.dataframe[1].value
+    assert "Farrar" in instruments.loc[instruments["code"] == "pain_nrs", "source"].iloc[0]
+
+
+def test_file_given_at_start_is_the_default_source(tmp_path, monkeypatch):
+    path = tmp_path / "clinic_export.csv"
+    path.write_text(WIDE_CSV)
+    monkeypatch.setenv("OUTCOMES_DATA", str(path))
+    at = _app().run()
+    assert at.sidebar.radio(key="source").value == "File given at start"
+    assert _metrics(at)["Patients"] == "3"
+    assert "clinic\\_export\\.csv" in _texts(at.markdown)
+
+
+def test_html_and_markdown_in_user_strings_are_shown_as_text():
+    data = (
+        b"patient_id,visit,outcome,value\n"
+        b"P1,<b>base</b>,pain_nrs,7\nP1,[click](http://x.test),pain_nrs,4\n"
+    )
+    at = _upload(_app().run(), "html.csv", data)
+    overview = _texts(at.markdown)
+    assert "\\<b\\>base\\</b\\>" in overview
+    assert "\\[click\\]\\(http\\:" in overview
+
+
+def test_over_time_page(demo):
+    at = _app().run()
+    at.switch_page("pages/over_time.py").run()
+    assert not at.exception
+    assert at.selectbox(key="time_outcome").value == "pain_nrs"
+    expected = friedman(demo, "pain_nrs", demo.visits)
+    text = _texts(at.markdown)
+    assert f"{expected.n_complete} patients used" in text
+    assert md(f"Chi-squared = {expected.statistic:.2f}, df = 4") in text
+    model = mixed_model(demo, "pain_nrs")
+    assert f"from {model.n_patients} patients" in text
+    change = _frame(at, "mean change (95% CI)")
+    assert change.iloc[0].tolist() == ["baseline", 150, "no change (baseline)"]
+    estimates = _frame(at, "difference from baseline (95% CI)")
+    assert estimates["visit"].tolist() == ["m1", "m3", "m6", "m12"]
+    assert estimates.iloc[0, 1].startswith(
+        f"{model.estimates['estimate'].iloc[0]:.2f}".replace("-", "−")
+    )
+
+
+def test_over_time_by_group_and_median():
+    at = _app().run()
+    at.switch_page("pages/over_time.py").run()
+    at.selectbox(key="time_by").set_value("cell_source").run()
+    at.radio(key="time_statistic").set_value("median with IQR").run()
+    assert not at.exception
+    numbers = at.dataframe[0].value
+    assert set(numbers["group"]) == {
+        "autologous bone marrow",
+        "umbilical cord",
+        "none (standard care)",
+    }
+
+
+def test_responders_page_with_placebo_benchmark(demo):
+    at = _app().run()
+    at.switch_page("pages/responders.py").run()
+    assert not at.exception
+    visit = at.selectbox(key="resp_visit").value
+    assert visit == "m12"
+    expected = responder_analysis(demo, "pain_nrs", "m12").rates.set_index("threshold")
+    metrics = _metrics(at)
+    assert metrics["≥50% improvement (completers)"] == (
+        f"{expected.loc['≥50% improvement', 'rate_completers']:.0f}%"
+    )
+    table = at.dataframe[0].value
+    assert table.columns.tolist()[1:] == [
+        "completers only (95% CI)",
+        "all treated, missing = non-responder (95% CI)",
+    ]
+    half = expected.loc["≥50% improvement"]
+    row = table.set_index("responder definition").loc["≥50% improvement"]
+    assert row["all treated, missing = non-responder (95% CI)"] == (
+        f"{int(half['responders'])}/{int(half['n_treated'])} = {half['rate_all_treated']:.0f}% "
+        f"({half['ci_low_all_treated']:.0f}% to {half['ci_high_all_treated']:.0f}%)"
+    )
+    assert "placebo arms of 21 randomised trials" in _texts(at.info)
+    assert "1\\.54 points" in _texts(at.info)
+    assert "regression to the mean" in _texts(at.markdown)
+
+
+def test_responders_page_other_outcome_has_no_placebo_box():
+    at = _app().run()
+    at.switch_page("pages/responders.py").run()
+    at.selectbox(key="resp_outcome").set_value("tcss").run()
+    assert not at.exception
+    assert "placebo arms" not in _texts(at.info)
+    assert at.dataframe[0].value["responder definition"].tolist() == [
+        "≥30% improvement",
+        "≥50% improvement",
+    ]
+
+
+def test_patient_page(demo):
+    at = _app().run()
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    at.selectbox(key="patient_id").set_value("SYN-007").run()
+    attributes = at.dataframe[0].value
+    assert "cell_source" in attributes["attribute"].tolist()
+    status = at.dataframe[1].value
+    assert status["outcome"].iloc[0] == "Pain intensity (NRS 0–10)"
+    own = demo.long.loc[
+        (demo.long["patient_id"] == "SYN-007") & (demo.long["outcome"] == "pain_nrs")
+    ]
+    assert status["baseline"].iloc[0] == own.loc[own["visit"] == "baseline", "value"].iloc[0]
+    assert at.get("download_button")
+
+
+def test_outcome_choice_follows_the_user_across_pages():
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_outcome").set_value("tcss").run()
+    at.switch_page("pages/over_time.py").run()
+    assert at.selectbox(key="time_outcome").value == "tcss"
+
+
+def _filter_widget(at, label: str):
+    return next(w for w in at.sidebar.multiselect if w.label == label)
+
+
+def test_filter_set_on_one_page_holds_on_every_page_and_in_the_url(demo):
+    n_msc = int((demo.attributes["arm"] == "MSC").sum())
+    sentence = f"Showing {n_msc} of 150 patients\\: arm MSC\\."
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    _filter_widget(at, "arm").set_value(["MSC"]).run()
+    assert sentence in _texts(at.caption)
+    assert at.query_params["f.arm"] == ["MSC"] or at.query_params["f.arm"] == "MSC"
+    for page in ("pages/over_time.py", "pages/responders.py", "pages/overview.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert sentence in _texts(at.caption), page
+    assert _metrics(at)["Patients"] == str(n_msc)
+
+
+def test_filter_is_restored_from_the_link(demo):
+    at = _app()
+    at.query_params["f.arm"] = "standard care"
+    at.query_params["r.baseline_hba1c"] = "7..9"
+    at.run()
+    expected = demo.attributes.loc[
+        (demo.attributes["arm"] == "standard care")
+        & demo.attributes["baseline_hba1c"].between(7, 9)
+    ]
+    assert _metrics(at)["Patients"] == str(len(expected))
+    assert _filter_widget(at, "arm").value == ["standard care"]
+    assert "baseline\\_hba1c 7 to 9" in _texts(at.caption)
+
+
+def test_explorer_page(demo):
+    at = _app().run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    table1 = _frame(at, "SMD")
+    assert table1.columns.tolist()[3:6] == ["overall", "MSC", "standard care"]
+    groups = _frame(at, "median change")
+    assert groups["group"].tolist() == ["MSC", "standard care"]
+    text = _texts(at.markdown)
+    assert "MSC minus standard care" in text
+    assert "exploratory" in _texts(at.warning)
+    forest = _frame(at, "Benjamini-Hochberg")
+    assert {"arm", "cell_source", "sex"} <= set(forest["attribute"])
+
+
+def test_explorer_hides_a_group_of_three():
+    rows = ["patient_id,visit,outcome,value,site"]
+    for site, n in (("north", 6), ("south", 7), ("island", 3)):
+        for i in range(n):
+            rows += [
+                f"{site}{i},baseline,pain_nrs,{6 + i % 3}",
+                f"{site}{i},m6,pain_nrs,{4 + i % 2}",
+            ]
+    rows = [
+        r if r.startswith("patient") else f"{r},{r.split(',')[0].rstrip('0123456789')}"
+        for r in rows
+    ]
+    at = _upload(_app().run(), "sites.csv", "\n".join(rows).encode())
+    at.switch_page("pages/explorer.py").run()
+    groups = _frame(at, "median change").set_index("group")
+    assert groups.loc["island", "mean change (95% CI)"] == "suppressed (n < 5)"
+    assert "Small groups left out of the tests and hidden\\: island" in _texts(at.markdown)
+    at.toggle(key="show_small").set_value(True).run()
+    groups = _frame(at, "median change").set_index("group")
+    assert groups.loc["island", "mean change (95% CI)"] != "suppressed (n < 5)"
+
+
+def test_over_time_hides_a_group_of_three():
+    rows = ["patient_id,visit,outcome,value,site"]
+    for site, n in (("north", 6), ("island", 3)):
+        for i in range(n):
+            rows += [f"{site}{i},baseline,pain_nrs,6,{site}", f"{site}{i},m6,pain_nrs,4,{site}"]
+    at = _upload(_app().run(), "sites.csv", "\n".join(rows).encode())
+    at.switch_page("pages/over_time.py").run()
+    at.selectbox(key="time_by").set_value("site").run()
+    assert set(_frame(at, "median [IQR]")["group"]) == {"north"}
+    assert "hidden (small-cell suppression" in _texts(at.caption)
+
+
+def _open(page: str, **params) -> AppTest:
+    """Open a page from a link with query parameters, as a browser would."""
+    at = _app()
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    return at.switch_page(page).run()
+
+
+def test_link_restores_the_compare_view(demo):
+    at = _open("pages/compare.py", outcome="tcss", before="m1", after="m6")
+    assert not at.exception
+    assert at.selectbox(key="cmp_outcome").value == "tcss"
+    assert (at.selectbox(key="cmp_before").value, at.selectbox(key="cmp_after").value) == (
+        "m1",
+        "m6",
+    )
+    expected = compare_visits(demo, "tcss", "m1", "m6").stats
+    assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
+
+
+def test_widget_changes_are_written_to_the_link():
+    at = _app().run()
+    at.switch_page("pages/responders.py").run()
+    at.selectbox(key="resp_visit").set_value("m3").run()
+    at.radio(key="resp_scale").set_value("points").run()
+    assert at.query_params["visit"] in ("m3", ["m3"])
+    assert at.query_params["scale"] in ("points", ["points"])
+
+
+def test_links_restore_over_time_explorer_and_patient_views():
+    at = _open("pages/over_time.py", outcome="vpt", stat="median with IQR", lines="sex")
+    assert at.radio(key="time_statistic").value == "median with IQR"
+    assert set(_frame(at, "median [IQR]")["group"]) == {"female", "male"}
+    at = _open("pages/explorer.py", t1_by="sex", pvalues="true", min_group="12")
+    assert at.number_input(key="min_group").value == 12
+    assert "p-value" in _frame(at, "SMD").columns
+    at = _open("pages/patient.py", patient="SYN-042")
+    assert at.selectbox(key="patient_id").value == "SYN-042"
+
+
+def test_stale_link_falls_back_with_a_note():
+    at = _open("pages/compare.py", outcome="grip_strength", after="week 99")
+    assert not at.exception
+    assert at.selectbox(key="cmp_outcome").value == "pain_nrs"
+    notes = _texts(at.info)
+    assert "outcome=grip\\_strength does not fit this data" in notes
+    assert "after=week 99 does not fit this data" in notes
+    at = _open("pages/explorer.py", min_group="many")
+    assert at.number_input(key="min_group").value == 5
+    assert "min\\_group=many does not fit" in _texts(at.info)
