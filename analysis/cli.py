@@ -18,13 +18,19 @@ import pandas as pd
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import LoadResult, load_path, load_sql
 from analysis.present.export import neutralise_formulas
+from analysis.present.format import format_p, number, p_phrase
 from analysis.present.report import ReportInput, build_report, fingerprint
-from analysis.present.tables import ancova_table, subgroup_group_table, subgroup_tests_text
-from analysis.present.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
+from analysis.present.tables import (
+    ancova_table,
+    subgroup_group_table,
+    subgroup_tests_text,
+    table1_display,
+)
+from analysis.present.wording import UNCONTROLLED_CAVEAT, plain_sentence
 from analysis.stats.arms import control_level
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.stats.compare import compare_visits, default_follow_up
-from analysis.stats.paired import format_p, json_safe, p_phrase
+from analysis.stats.paired import json_safe
 from analysis.stats.responders import responder_analysis
 from analysis.stats.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
 from analysis.stats.summary import cohort_summary
@@ -311,7 +317,7 @@ def _cmd_table1(args) -> int:
         neutralise_formulas(result.table).to_csv(sys.stdout, index=False)
         return EXIT_OK
     with pd.option_context("display.width", 250, "display.max_columns", 30):
-        print(result.table.to_string(index=False))
+        print(table1_display(result.table).to_string(index=False))
     print("\n" + NORMALITY_RULE)
     return EXIT_OK
 

@@ -7,12 +7,28 @@ Unknown outcome codes are accepted with direction unknown: the app never guesses
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import pandas as pd
 
+from analysis.references import cite
+
 Direction = Literal["lower", "higher"]
+# What the scale is, known before looking at the data: it chooses the primary paired test
+# (ordinal scores with few levels -> Wilcoxon signed-rank; continuous measurements -> t-test).
+Scale = Literal["ordinal", "continuous"]
+
+
+@dataclass(frozen=True)
+class PlaceboBenchmark:
+    """A published placebo-arm response for an instrument (the yardstick of uncontrolled data)."""
+
+    mean_change: float  # in the instrument's unit, signed
+    rate_50pct: float | None  # % of placebo patients reaching a 50% improvement
+    n_trials: int
+    population: str
+    reference: str  # key in analysis.references
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,9 @@ class Instrument:
     source: str
     known: bool = True
     note: str = ""
+    scale: Scale = "ordinal"
+    placebo: PlaceboBenchmark | None = None
+    mcid_reference: str | None = None  # key in analysis.references for the MCID
 
     @property
     def short_label(self) -> str:
@@ -64,18 +83,24 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-FARRAR_2001 = (
-    "Farrar JT et al. Clinical importance of changes in chronic pain intensity measured on an "
-    "11-point numerical pain rating scale. Pain 2001;94:149-158"
-)
-DWORKIN_2008 = (
-    "Dworkin RH et al. Interpreting the clinical importance of treatment outcomes in chronic "
-    "pain clinical trials: IMMPACT recommendations. J Pain 2008;9:105-121"
-)
+FARRAR_2001 = cite("farrar2001")
+DWORKIN_2008 = cite("dworkin2008")
 
 _REGISTRY: tuple[Instrument, ...] = (
     Instrument(
-        "pain_nrs", "Pain intensity (NRS 0–10)", "points", 0, 10, "lower", 2, 30, FARRAR_2001
+        "pain_nrs",
+        "Pain intensity (NRS 0–10)",
+        "points",
+        0,
+        10,
+        "lower",
+        2,
+        30,
+        FARRAR_2001,
+        placebo=PlaceboBenchmark(
+            -1.54, 25.0, 21, "painful diabetic neuropathy", "frisaldi_placebo"
+        ),
+        mcid_reference="farrar2001",
     ),
     Instrument(
         "pain_vas",
@@ -97,8 +122,7 @@ _REGISTRY: tuple[Instrument, ...] = (
         "lower",
         None,
         None,
-        "Vernon MK et al. Daily Sleep Interference Scale in DPN and PHN. "
-        "J Pain Symptom Manage 2008;36:54-68",
+        cite("vernon2008"),
     ),
     Instrument(
         "tcss",
@@ -109,8 +133,7 @@ _REGISTRY: tuple[Instrument, ...] = (
         "lower",
         None,
         None,
-        "Bril V, Perkins BA. Validation of the Toronto Clinical Scoring System for diabetic "
-        "polyneuropathy. Diabetes Care 2002;25:2048-2052",
+        cite("bril2002"),
     ),
     Instrument(
         "mtcns",
@@ -281,7 +304,16 @@ _REGISTRY: tuple[Instrument, ...] = (
     ),
 )
 
-REGISTRY: dict[str, Instrument] = {inst.code: inst for inst in _REGISTRY}
+# Measurements on a continuous scale (devices, laboratory values, visual analogue and many-level
+# sum scores); every other entry is a bounded score with few levels (ordinal).
+_CONTINUOUS = frozenset(
+    {"pain_vas", "vpt", "sural_snap", "sural_scv", "peroneal_mcv", "norfolk_qol", "hba1c",
+     "hba1c_mmol"}
+)  # fmt: skip
+REGISTRY: dict[str, Instrument] = {
+    inst.code: replace(inst, scale="continuous") if inst.code in _CONTINUOUS else inst
+    for inst in _REGISTRY
+}
 
 
 def lookup(code: str, direction_override: Direction | None = None) -> Instrument:
@@ -311,7 +343,7 @@ def lookup(code: str, direction_override: Direction | None = None) -> Instrument
 
 def registry_table(codes: list[str] | None = None) -> pd.DataFrame:
     """The registry as a table for display; ``codes`` limits it to outcomes in the data."""
-    entries = [lookup(c) for c in codes] if codes is not None else list(_REGISTRY)
+    entries = [lookup(c) for c in codes] if codes is not None else list(REGISTRY.values())
     return pd.DataFrame(
         {
             "code": [i.code for i in entries],

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from analysis.present.figures import before_after_lines, change_histogram, visit_distributions
+from analysis.present.format import number, p_phrase
 from analysis.present.tables import statistics_table
-from analysis.present.wording import UNCONTROLLED_CAVEAT, number, plain_sentence
-from analysis.stats.paired import p_phrase
+from analysis.present.wording import UNCONTROLLED_CAVEAT, plain_sentence
 from ui import url
 from ui.arms import change_section
 from ui.entry import ensure_entry

@@ -8,6 +8,7 @@ from analysis.present.tables import (
     forest_display,
     subgroup_group_table,
     subgroup_tests_text,
+    table1_display,
 )
 from analysis.stats.arms import control_level
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
@@ -55,7 +56,7 @@ t1 = table_one(
     p_values=p_values,
     min_group=1 if show_small else min_group,
 )
-table(t1.table, f"table1_by_{by}")
+table(table1_display(t1.table), f"table1_by_{by}")
 st.caption(
     md(NORMALITY_RULE)
     + " SMD: standardised mean difference (0.1 or more is often taken as imbalance). "

@@ -63,13 +63,15 @@ else:
         "and the instrument's clinically important difference."
     )
 
-if outcome == "pain_nrs" and not analysis.rates.empty:
+benchmark = analysis.instrument.placebo
+if benchmark is not None and not analysis.rates.empty:
     row = analysis.rates.iloc[1]
-    mean_change = analysis.patients["chg"].mean()
     st.info(
         md(
             placebo_comparison(
-                None if mean_change != mean_change else float(mean_change),
+                benchmark,
+                analysis.instrument.unit,
+                analysis.mean_change,
                 row["rate_completers"],
                 (row["ci_low_completers"], row["ci_high_completers"]),
             )

@@ -6,7 +6,8 @@ import html
 
 import pandas as pd
 
-from analysis.present.wording import UNCONTROLLED_CAVEAT, number
+from analysis.present.format import number
+from analysis.present.wording import UNCONTROLLED_CAVEAT
 from analysis.stats.patient import PatientProfile
 
 

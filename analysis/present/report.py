@@ -35,35 +35,13 @@ from analysis.present.tables import (
     summary_display,
 )
 from analysis.present.wording import SYNTHETIC_BANNER, UNCONTROLLED_CAVEAT, plain_sentence
+from analysis.references import REFERENCES
 from analysis.stats.arms import ARM_CAVEAT, arm_change, arm_responder_rates
 from analysis.stats.compare import Comparison, compare_visits
-from analysis.stats.responders import PLACEBO_SOURCE, responder_analysis
+from analysis.stats.responders import responder_analysis
 from analysis.stats.subgroups import arm_attribute
 from analysis.stats.summary import cohort_summary
 from analysis.stats.trajectory import change_summary, friedman, mixed_model, visit_summary
-
-REFERENCES = {
-    "ttest": "Student. The probable error of a mean. Biometrika 1908;6:1-25.",
-    "wilcoxon": "Hollander M, Wolfe DA, Chicken E. Nonparametric Statistical Methods, 3rd ed. "
-    "Wiley, 2014 (signed-rank test, Hodges-Lehmann estimate and interval).",
-    "shapiro": "Royston P. Remark AS R94: a remark on algorithm AS 181. Appl Stat 1995;44:547-551.",
-    "lakens": "Lakens D. Calculating and reporting effect sizes. Front Psychol 2013;4:863.",
-    "friedman": "Friedman M. The use of ranks to avoid the assumption of normality. J Am Stat "
-    "Assoc 1937;32:675-701.",
-    "mixed": "Laird NM, Ware JH. Random-effects models for longitudinal data. Biometrics "
-    "1982;38:963-974.",
-    "immpact": "Dworkin RH et al. Interpreting the clinical importance of treatment outcomes in "
-    "chronic pain clinical trials: IMMPACT recommendations. J Pain 2008;9:105-121.",
-    "farrar": "Farrar JT et al. Clinical importance of changes in chronic pain intensity measured "
-    "on an 11-point numerical pain rating scale. Pain 2001;94:149-158.",
-    "clopper": "Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in "
-    "the case of the binomial. Biometrika 1934;26:404-413.",
-    "placebo": PLACEBO_SOURCE,
-    "ancova": "Vickers AJ, Altman DG. Analysing controlled trials with baseline and follow up "
-    "measurements. BMJ 2001;323:1123-1124.",
-    "newcombe": "Newcombe RG. Interval estimation for the difference between independent "
-    "proportions. Stat Med 1998;17:873-890.",
-}
 
 
 @dataclass
@@ -111,41 +89,47 @@ def methods_paragraph(comparison: Comparison, outcome_label: str, used: dict[str
         "without both values were excluded from this comparison (complete-case analysis), and "
         "no values were imputed.",
         "Mean change is reported with a t-based 95% confidence interval and a paired t-test "
-        "[ttest]; the Wilcoxon signed-rank test was computed as R's wilcox.test does by default "
+        "[student1908]; the Wilcoxon signed-rank test was computed as R's wilcox.test does "
+        "by default "
         "(zero changes dropped; exact p-value below 50 pairs without ties or zeros, otherwise "
         "the normal approximation with continuity correction) with the Hodges-Lehmann estimate "
-        "and its distribution-free interval [wilcoxon]. Normality of the changes was assessed "
-        "with the Shapiro-Wilk test [shapiro] and the effect size is Cohen's d_z [lakens].",
+        "and its distribution-free interval [hollander2014]. Normality of the changes was assessed "
+        "with the Shapiro-Wilk test [royston1995] and the effect size is Cohen's d_z [lakens2013].",
         f"{s.recommended_reason}" if s.recommended_reason else "",
     ]
     if used.get("mcid"):
         parts.append(
             "Improvement is counted in the instrument's direction, and clinically important "
             f"improvement as a change of at least {comparison.instrument.mcid_abs_text()}"
-            + (" [farrar]." if comparison.outcome == "pain_nrs" else ".")
+            + (
+                f" [{comparison.instrument.mcid_reference}]."
+                if comparison.instrument.mcid_reference
+                else "."
+            )
         )
     if used.get("trajectory"):
         parts.append(
             "Across visits, the Friedman test used patients with a value at every visit "
-            "[friedman]; a linear mixed model with a random intercept per patient (REML) used "
-            "every available value, assuming values are missing at random [mixed]."
+            "[friedman1937]; a linear mixed model with a random intercept per patient (REML) used "
+            "every available value, assuming values are missing at random [laird_ware1982]."
         )
     if used.get("responders"):
         parts.append(
-            "Responders were defined by 30% and 50% improvement from baseline [immpact]; rates "
+            "Responders were defined by 30% and 50% improvement from baseline [dworkin2008]; rates "
             "are given for completers and for all treated patients with missing follow-up "
-            "counted as non-response, with exact Clopper-Pearson 95% intervals [clopper]."
+            "counted as non-response, with exact Clopper-Pearson 95% intervals [clopper1934]."
         )
-    if used.get("placebo"):
+    benchmark = comparison.instrument.placebo
+    if used.get("placebo") and benchmark is not None:
         parts.append(
-            "The pain result is set beside the pooled placebo arms of 21 randomised trials in "
-            "painful diabetic neuropathy [placebo]."
+            f"The result is set beside the pooled placebo arms of {benchmark.n_trials} randomised "
+            f"trials in {benchmark.population} [{benchmark.reference}]."
         )
     if used.get("arms"):
         parts.append(
             "Arms were compared by the difference in mean change (Welch's t-test) and by "
-            "analysis of covariance of the follow-up value adjusted for baseline [ancova]; "
-            "responder rates by their difference with Newcombe's interval [newcombe]."
+            "analysis of covariance of the follow-up value adjusted for baseline [vickers2001]; "
+            "responder rates by their difference with Newcombe's interval [newcombe1998]."
         )
     parts.append(
         "Only one outcome and visit are reported here; p-values from the whole-cohort table are "
@@ -171,7 +155,7 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
         "mcid": inst.mcid_abs is not None and inst.direction is not None,
         "trajectory": True,
         "responders": responders is not None and not responders.rates.empty,
-        "placebo": outcome == "pain_nrs",
+        "placebo": inst.placebo is not None,
         "arms": arm is not None,
     }
     sections: list[str] = []
@@ -231,7 +215,7 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
     numbered = {key: i + 1 for i, key in enumerate(cited)}
     for key, number in numbered.items():
         methods = methods.replace(f"[{key}]", f"[{number}]")
-    references = "".join(f"<li>{html.escape(REFERENCES[key])}</li>" for key in cited)
+    references = "".join(f"<li>{html.escape(REFERENCES[key].text())}</li>" for key in cited)
     versions = ", ".join(f"{k} {v}" for k, v in _versions().items())
     sections.append(
         "<section><h2>Methods</h2>" + _p(methods) + f"<ol class='refs'>{references}</ol>"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.instruments import lookup
-from analysis.present.wording import number
+from analysis.present.format import format_p, number, p_phrase
 from analysis.stats.compare import Comparison
-from analysis.stats.paired import format_p, p_phrase
 
 
 def _value(result, name: str, digits: int = 2) -> str:
@@ -353,3 +352,13 @@ def arm_rates_display(rates: pd.DataFrame) -> pd.DataFrame:
         ]
         table = table.drop(columns=["difference", "ci_low", "ci_high"])
     return table.rename(columns={"threshold": "responder definition"})
+
+
+def table1_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 as tableone prints it: SMD to 3 decimals, p-values as journals print them."""
+    shown = table.copy()
+    if "SMD" in shown:
+        shown["SMD"] = shown["SMD"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    if "p-value" in shown:
+        shown["p-value"] = shown["p-value"].map(lambda v: "" if pd.isna(v) else format_p(v))
+    return shown

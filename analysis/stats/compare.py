@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.ingest.dataset import Dataset
-from analysis.instruments import Direction, Instrument, lookup
-from analysis.stats.paired import PairedResult, paired_statistics
+from analysis.instruments import Direction, Instrument, Scale, lookup
+from analysis.stats.paired import PairedResult, paired_statistics, scale_of_values
 
 
 @dataclass
@@ -116,6 +116,7 @@ def compare_visits(
         pairs["after"].to_numpy(),
         direction=instrument.direction,
         mcid=instrument.mcid_abs,
+        scale=outcome_scale(dataset, outcome),
     )
     return Comparison(outcome, instrument, before, after, pairs, excluded, stats)
 
@@ -125,3 +126,12 @@ def default_follow_up(dataset: Dataset, outcome: str) -> str | None:
     present = set(dataset.wide(outcome).columns)
     follow = [v for v in dataset.follow_up_visits if v in present]
     return follow[-1] if follow else None
+
+
+def outcome_scale(dataset: Dataset, outcome: str) -> Scale:
+    """The registry's scale, or for an unknown outcome the scale its recorded values show."""
+    instrument = lookup(outcome)
+    if instrument.known:
+        return instrument.scale
+    values = dataset.long.loc[dataset.long["outcome"] == outcome, "value"].to_numpy(dtype=float)
+    return scale_of_values(values, values[:0])

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import stats
 
-from analysis.instruments import Direction
+from analysis.instruments import Direction, Scale
 
 SMALL_N = 10  # below this, normality cannot be judged and estimates are imprecise
 EXACT_LIMIT = 50  # R's wilcox.test: exact p-value for n < 50 without ties or zeros
@@ -56,6 +56,7 @@ class PairedResult:
     wilcoxon_n: int | None = None
     wilcoxon_method: str | None = None
     p_value_wilcoxon: float | None = None
+    wilcoxon_smallest_p: float | None = None  # the smallest p the exact test can reach at this n
     hodges_lehmann: float | None = None
     hl_ci_low: float | None = None
     hl_ci_high: float | None = None
@@ -216,6 +217,7 @@ def paired_statistics(
     after: np.ndarray,
     direction: Direction | None = None,
     mcid: float | None = None,
+    scale: Scale | None = None,
 ) -> PairedResult:
     """Every paired statistic for aligned before/after arrays (same patient at each index)."""
     before = np.asarray(before, dtype=float)
@@ -285,7 +287,7 @@ def paired_statistics(
 
     _wilcoxon_part(result, change)
     _shapiro_part(result, change)
-    _recommend(result)
+    _recommend(result, scale, before, after)
     if 0 < n < SMALL_N:
         result.warn(
             "small_n",
@@ -334,6 +336,9 @@ def _wilcoxon_part(result: PairedResult, change: np.ndarray) -> None:
         )  # fmt: skip
     else:
         result.wilcoxon_v, result.p_value_wilcoxon, result.wilcoxon_method = v, p, method
+        # Two-sided exact signed-rank: all n signs alike is the most extreme outcome, so no
+        # result at this n can go below 2 / 2^n (0.0625 at 5 pairs), whatever method ran.
+        result.wilcoxon_smallest_p = min(1.0, math.ldexp(1.0, 1 - n_used))
     if zeros:
         result.warn(
             "zero_changes",
@@ -354,6 +359,7 @@ def _wilcoxon_part(result: PairedResult, change: np.ndarray) -> None:
 
 
 def _shapiro_part(result: PairedResult, change: np.ndarray) -> None:
+    """Shapiro-Wilk on the changes, as a description only: it does not choose the test."""
     n = len(change)
     if n < 3:
         result.mark_undefined("Shapiro-Wilk needs at least 3 pairs", "shapiro_w", "shapiro_p")
@@ -367,47 +373,60 @@ def _shapiro_part(result: PairedResult, change: np.ndarray) -> None:
     else:
         test = stats.shapiro(change)
         result.shapiro_w, result.shapiro_p = _f(test.statistic), _f(test.pvalue)
-        if result.shapiro_p < 0.05:
-            result.warn(
-                "non_normal",
-                f"The changes are not normally distributed (Shapiro-Wilk "
-                f"{p_phrase(result.shapiro_p)}); the Wilcoxon test is the safer choice.",
-            )
 
 
-def _recommend(result: PairedResult) -> None:
+ORDINAL_MAX_LEVELS = 21  # an unknown outcome recorded in whole numbers with <= 21 levels
+
+
+def scale_of_values(before: np.ndarray, after: np.ndarray) -> Scale:
+    """For an outcome not in the registry: whole numbers with few levels read as ordinal."""
+    values = np.concatenate([before, after])
+    whole = bool(np.all(np.round(values) == values))
+    return "ordinal" if whole and len(np.unique(values)) <= ORDINAL_MAX_LEVELS else "continuous"
+
+
+def primary_test(scale: Scale, t_defined: bool, wilcoxon_defined: bool) -> str | None:
+    """The primary paired test from the scale, fixed before the data are seen.
+
+    No normality pre-test: a two-stage choice by Shapiro-Wilk distorts error rates (Rochon,
+    Gondan & Kieser 2012, BMC Med Res Methodol 12:81). Ordinal scores with few levels get the
+    signed-rank test, continuous measurements the paired t-test; both are always reported."""
+    if not t_defined and not wilcoxon_defined:
+        return None
+    if scale == "ordinal" or not t_defined:
+        return "wilcoxon" if wilcoxon_defined else "t"
+    return "t"
+
+
+def _recommend(result: PairedResult, scale: Scale | None, before, after) -> None:
     n = result.n_pairs
+    result.recommended_test, result.p_value_recommended = None, None
     if n < 2:
-        result.recommended_test = None
         result.recommended_reason = "At least 2 patients with values at both visits are needed."
         return
-    if result.p_value_t is None and result.p_value_wilcoxon is None:
-        result.recommended_test = None
+    known = scale is not None
+    scale = scale if scale is not None else scale_of_values(before, after)
+    choice = primary_test(scale, result.p_value_t is not None, result.p_value_wilcoxon is not None)
+    if choice is None:
         result.recommended_reason = "No test is possible: nobody's value changed."
         return
     if result.p_value_t is None:
-        choice, why = (
-            "wilcoxon",
-            "every patient changed by the same amount, so the t-test is undefined",
-        )
-    elif n < SMALL_N:
-        choice = "wilcoxon"
-        why = f"with only {n} pairs normality cannot be checked, and this test does not assume it"
-    elif result.shapiro_p is not None and result.shapiro_p < 0.05:
-        choice = "wilcoxon"
+        why = "every patient changed by the same amount, so the t-test is undefined"
+    elif scale == "ordinal":
         why = (
-            f"the changes are not normally distributed (Shapiro-Wilk "
-            f"{p_phrase(result.shapiro_p)}); it compares ranks, so skew and outliers "
-            "do not distort it"
-        )
-    elif result.shapiro_p is None:
-        choice = "t"
-        why = f"with {n} pairs the mean change is well estimated even without checking normality"
+            "the outcome is a score with few possible values (an ordinal scale)"
+            if known
+            else "the values are whole numbers with few possible levels (read as an ordinal scale)"
+        ) + ", so the test that compares ranks fits it; the paired t-test is shown beside it"
     else:
-        choice = "t"
         why = (
-            f"the changes look roughly normally distributed (Shapiro-Wilk "
-            f"{p_phrase(result.shapiro_p)})"
+            (
+                "the outcome is a continuous measurement"
+                if known
+                else "the values are measurements on a continuous scale"
+            )
+            + ", so the mean change and the paired t-test fit it; the Wilcoxon test is shown "
+            + "beside it"
         )
     if choice == "wilcoxon":
         result.recommended_test = "Wilcoxon signed-rank test"
@@ -415,23 +434,7 @@ def _recommend(result: PairedResult) -> None:
     else:
         result.recommended_test = "paired t-test"
         result.p_value_recommended = result.p_value_t
-    result.recommended_reason = f"The {result.recommended_test} is used because {why}."
-
-
-def p_phrase(p: float | None) -> str:
-    """'p < 0.001' or 'p = 0.034' (or 'p undefined')."""
-    text = format_p(p)
-    if text == "undefined":
-        return "p undefined"
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
-def format_p(p: float | None) -> str:
-    """p-values as journals print them: 'undefined', '< 0.001', or 3 decimals (2 above 0.1)."""
-    if p is None or not math.isfinite(p):
-        return "undefined"
-    if p < 0.001:
-        return "< 0.001"
-    if p < 0.1:
-        return f"{p:.3f}"
-    return f"{p:.2f}"
+    result.recommended_reason = (
+        f"The {result.recommended_test} is the primary test because {why}. It was chosen from "
+        "the kind of scale, before looking at the data, not by a normality pre-test."
+    )

@@ -9,9 +9,7 @@ the mean.
 - Rates with exact Clopper-Pearson 95% CIs (scipy.stats.binomtest(...).proportion_ci("exact"),
   as R's binom.test), computed two ways: completers only, and every treated patient (everyone
   with a baseline value) with missing follow-up counted as a non-responder.
-- Placebo benchmark for painful DPN: in the placebo arms of 21 randomised trials, pain fell by
-  1.54 NRS points on average and 25% of patients reached a 50% reduction (Frisaldi et al.,
-  Pain, doi:10.1097/j.pain.0000000000003000).
+- Placebo benchmarks live in the instrument registry (``Instrument.placebo``).
 """
 
 from __future__ import annotations
@@ -26,12 +24,6 @@ from analysis.ingest.dataset import Dataset
 from analysis.instruments import Direction, Instrument, lookup
 from analysis.stats.paired import json_safe
 
-PLACEBO_PAIN_CHANGE = -1.54
-PLACEBO_PAIN_50PCT_RATE = 25.0
-PLACEBO_SOURCE = (
-    "Frisaldi E et al. Placebo response in painful diabetic neuropathy: meta-analysis of the "
-    "placebo arms of 21 randomised trials. Pain, doi:10.1097/j.pain.0000000000003000"
-)
 IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL = 30.0, 50.0
 
 
@@ -56,6 +48,12 @@ class ResponderAnalysis:
     rtm_r: float | None
     rtm_slope: float | None
     rtm_intercept: float | None
+
+    @property
+    def mean_change(self) -> float | None:
+        """Mean change among patients with both values (None when there are none)."""
+        changes = self.patients["chg"].dropna()
+        return float(changes.mean()) if len(changes) else None
 
     def to_dict(self) -> dict:
         """JSON-safe summary (the CLI's responders output)."""

@@ -21,8 +21,9 @@ from scipy import signal, stats
 
 from analysis.ingest.codes import codes_of, label_codes
 from analysis.ingest.dataset import Dataset
-from analysis.instruments import Direction, lookup
-from analysis.stats.paired import SHAPIRO_MAX, paired_statistics
+from analysis.instruments import Direction, Scale, lookup
+from analysis.stats.compare import outcome_scale
+from analysis.stats.paired import SHAPIRO_MAX, paired_statistics, primary_test
 
 SUMMARY_COLUMNS = [
     "outcome", "label", "visit", "n_pairs", "mean_before", "mean_after", "mean_change",
@@ -170,6 +171,7 @@ def cohort_summary(
     slow_rows = slow_rows[np.argsort(cell[slow_rows], kind="stable")]
     slow_starts = np.concatenate([[0], np.cumsum(np.where(quick, 0, n))])
     n_v = len(dataset.visits)
+    scales = {o: outcome_scale(dataset, o) for o in outcomes}
     rows = []
     for c in np.flatnonzero(n):
         outcome = outcomes[c // n_v]
@@ -180,7 +182,11 @@ def cohort_summary(
         if not quick[c]:
             index = slow_rows[slow_starts[c] : slow_starts[c + 1]]
             result = paired_statistics(
-                before[index], after[index], instrument.direction, instrument.mcid_abs
+                before[index],
+                after[index],
+                instrument.direction,
+                instrument.mcid_abs,
+                scales[outcome],
             ).to_dict()
             result.update(outcome=outcome, label=instrument.label, visit=visit)
             rows.append({k: result.get(k) for k in SUMMARY_COLUMNS})
@@ -194,7 +200,7 @@ def cohort_summary(
         row.update(outcome=outcome, label=instrument.label, visit=visit)
         row.update(wilcoxon_v=grid["v"], p_value_wilcoxon=grid["p_wilcoxon"],
                    hodges_lehmann=grid["hodges_lehmann"])  # fmt: skip
-        _recommend_large(row)
+        _recommend_large(row, scales[outcome])
         _direction_counts(row, cell_hist, cell_low, step, instrument.direction, instrument.mcid_abs)
         rows.append({k: row.get(k) for k in SUMMARY_COLUMNS})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
@@ -217,9 +223,14 @@ def _moments_row(c, n, mean_b, mean_a, mean_d, sd, half, p_t) -> dict:
     }
 
 
-def _recommend_large(row: dict) -> None:
-    """Cells above Shapiro-Wilk's range (> 5000 pairs): the t-test, as paired_statistics does."""
-    if row["p_value_t"] is None:
+def _recommend_large(row: dict, scale: Scale) -> None:
+    """The primary test of a large cell, by the same rule as paired_statistics."""
+    choice = primary_test(
+        scale, row["p_value_t"] is not None, row.get("p_value_wilcoxon") is not None
+    )
+    if choice is None:
+        test, p = None, None
+    elif choice == "wilcoxon":
         test, p = ("Wilcoxon signed-rank test", row["p_value_wilcoxon"])
     else:
         test, p = ("paired t-test", row["p_value_t"])

@@ -24,7 +24,6 @@ from scipy import stats
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT, attribute_kinds, small_groups
-from analysis.stats.paired import format_p
 
 NORMALITY_RULE = (
     "Numeric variables are shown as mean (SD) when a Shapiro-Wilk test on all values gives "
@@ -154,16 +153,12 @@ def table_one(
     table = pd.DataFrame(rows).astype(object).fillna("")
     for g in suppressed:
         table.loc[table.index > 0, g] = f"suppressed (n < {min_group})"
-    if "SMD" in table:
-        table["SMD"] = table["SMD"].map(lambda v: f"{v:.3f}" if isinstance(v, float) else v)
-        if suppressed:
-            table["SMD"] = ""
-    if "p-value" in table:
-        table["p-value"] = table["p-value"].map(
-            lambda v: format_p(v) if isinstance(v, float) else v
-        )
-        if suppressed:
-            table["p-value"] = ""
+    # SMD and p-value stay numbers (NaN where a row has none); present.tables formats them.
+    for column in ("SMD", "p-value"):
+        if column in table:
+            table[column] = pd.to_numeric(table[column].replace("", np.nan), errors="coerce")
+            if suppressed:
+                table[column] = np.nan
     return TableOne(table, groups, suppressed, by)
 
 

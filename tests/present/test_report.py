@@ -14,8 +14,8 @@ import pytest
 from analysis.cli import main
 from analysis.ingest.pipeline import DEMO_PATH, load_demo
 from analysis.present.export import neutralise_formulas, to_xlsx_bytes
+from analysis.present.format import number
 from analysis.present.report import ReportInput, build_report, fingerprint
-from analysis.present.wording import number
 
 RISKY = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "plain"]
 

@@ -5,11 +5,10 @@ import itertools
 import numpy as np
 import pytest
 
+from analysis.present.format import format_p, p_phrase
 from analysis.stats.paired import (
     _signrank_cdf,
-    format_p,
     hodges_lehmann,
-    p_phrase,
     paired_statistics,
     walsh_order_statistic,
 )
@@ -163,29 +162,43 @@ def test_walsh_order_statistics_match_brute_force(n):
 
 
 class TestRecommendationAndWarnings:
-    def test_normal_changes_recommend_t_test(self):
-        rng = np.random.default_rng(1)
-        before = rng.normal(6, 1.5, 60)
-        after = before - 2 + rng.normal(0, 1, 60)
-        r = paired_statistics(before, after, direction="lower", mcid=2)
-        assert r.recommended_test == "paired t-test"
-        assert "roughly normally distributed" in r.recommended_reason
-        assert r.p_value_recommended == r.p_value_t
+    """The primary test follows the scale, fixed before the data are seen (no Shapiro-Wilk gate;
+    Rochon, Gondan & Kieser 2012, BMC Med Res Methodol 12:81)."""
 
-    def test_skewed_changes_recommend_wilcoxon(self):
+    def test_continuous_scale_recommends_t_test_even_when_skewed(self):
         rng = np.random.default_rng(2)
         before = rng.normal(6, 1.5, 60)
         after = before - rng.exponential(2, 60) ** 2
-        r = paired_statistics(before, after)
-        assert r.recommended_test == "Wilcoxon signed-rank test"
-        assert "not normally distributed" in r.recommended_reason
-        assert any(w["code"] == "non_normal" for w in r.warnings)
+        r = paired_statistics(before, after, scale="continuous")
+        assert r.shapiro_p is not None and r.shapiro_p < 0.05  # described, not a gate
+        assert r.recommended_test == "paired t-test"
+        assert r.p_value_recommended == r.p_value_t
+        assert "continuous measurement" in r.recommended_reason
+        assert not any(w["code"] == "non_normal" for w in r.warnings)
 
-    def test_small_n_recommends_wilcoxon_and_warns(self):
-        r = paired_statistics(np.array([6.0, 7, 5, 8]), np.array([4.0, 5, 5, 6]))
+    def test_ordinal_scale_recommends_wilcoxon_even_when_normal(self):
+        rng = np.random.default_rng(1)
+        before = np.clip(np.round(rng.normal(6, 1.5, 60)), 0, 10)
+        after = np.clip(before - 2 + np.round(rng.normal(0, 1, 60)), 0, 10)
+        r = paired_statistics(before, after, direction="lower", mcid=2, scale="ordinal")
         assert r.recommended_test == "Wilcoxon signed-rank test"
-        assert "only 4 pairs" in r.recommended_reason
+        assert r.p_value_recommended == r.p_value_wilcoxon
+        assert "ordinal scale" in r.recommended_reason
+
+    def test_unknown_scale_is_read_from_the_kind_of_values(self):
+        whole = paired_statistics(np.array([6.0, 7, 5, 8]), np.array([4.0, 5, 5, 6]))
+        assert whole.recommended_test == "Wilcoxon signed-rank test"
+        assert "whole numbers with few possible levels" in whole.recommended_reason
+        decimals = paired_statistics(np.array([6.1, 7.3, 5.2, 8.4]), np.array([4.2, 5.9, 5.0, 6]))
+        assert decimals.recommended_test == "paired t-test"
+
+    def test_small_n_warns_and_states_the_smallest_reachable_p(self):
+        r = paired_statistics(np.array([6.0, 7, 5, 8, 9]), np.array([4.0, 5, 4, 6, 5]))
         assert any(w["code"] == "small_n" for w in r.warnings)
+        # 5 pairs, all negative: R wilcox.test(c(-2, -2, -1, -2, -4)) would tie; the exact
+        # minimum of the two-sided signed-rank p at n = 5 is 2 / 2^5 = 0.0625.
+        five = paired_statistics(np.zeros(5), np.array([1.0, 2, 3, 4, 5]))
+        assert five.wilcoxon_smallest_p == 0.0625
 
     def test_zero_variance_is_undefined_with_reason(self):
         r = paired_statistics(np.array([5.0, 6, 7, 8]), np.array([3.0, 4, 5, 6]))

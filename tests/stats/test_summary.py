@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.ingest.pipeline import load_bytes, load_demo
+from analysis.stats.compare import outcome_scale
 from analysis.stats.paired import paired_statistics
 from analysis.stats.summary import SUMMARY_COLUMNS, cohort_summary
 
@@ -27,7 +28,8 @@ def _reference(dataset) -> pd.DataFrame:
             if both.empty:
                 continue
             r = paired_statistics(both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy(),
-                                  inst.direction, inst.mcid_abs).to_dict()  # fmt: skip
+                                  inst.direction, inst.mcid_abs,
+                                  outcome_scale(dataset, outcome)).to_dict()  # fmt: skip
             r.update(outcome=outcome, label=inst.label, visit=visit)
             rows.append({k: r.get(k) for k in SUMMARY_COLUMNS})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -7,7 +7,7 @@ from conftest import WIDE_CSV
 from streamlit.testing.v1 import AppTest
 
 from analysis.ingest.pipeline import load_demo
-from analysis.present.wording import number
+from analysis.present.format import number
 from analysis.stats.compare import compare_visits
 from analysis.stats.responders import responder_analysis
 from analysis.stats.trajectory import friedman, mixed_model
@@ -106,7 +106,7 @@ def test_compare_page_shows_the_analysis_numbers(demo):
     )
     sentence = _texts(at.info)
     assert f"Among the {expected.n_pairs} patients with Pain intensity" in sentence
-    assert "Wilcoxon signed\\-rank test is used because" in sentence
+    assert "Wilcoxon signed\\-rank test is the primary test because" in sentence
 
 
 def test_compare_page_follows_the_selection(demo):
@@ -141,7 +141,13 @@ def test_uploaded_wide_csv_is_analysed():
     at.switch_page("pages/compare.py").run()
     at.selectbox(key="cmp_after").set_value("m3").run()
     assert _metrics(at)["Mean change"] == "−2.0 points"
-    assert "only 3 pairs" in _texts(at.info)
+    # 3 pairs, one unchanged: the signed-rank test on 2 changes cannot reach p < 0.05
+    # (smallest two-sided exact p = 2/2^2 = 0.5)
+    sentence = _texts(at.info)
+    assert (
+        "with 2 non\\-zero change\\(s\\) no result of this test could reach p \\< 0\\.05"
+        in sentence
+    )
 
 
 def test_uploaded_file_with_problems_shows_rows_and_columns():

@@ -1,0 +1,160 @@
+"""Every citation the project makes, once, with its DOI where it has one.
+
+Modules refer to a work by its key (``cite("farrar2001")``); the report's reference list, the
+instrument registry's sources and the methods text all read from here, so a work is never cited
+in two editions or with two figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reference:
+    key: str
+    citation: str
+    doi: str | None = None
+
+    def text(self) -> str:
+        """The citation followed by its DOI, if any."""
+        return f"{self.citation} doi:{self.doi}" if self.doi else self.citation
+
+
+_WORKS: tuple[Reference, ...] = (
+    # Instruments and clinically important differences
+    Reference(
+        "farrar2001",
+        "Farrar JT et al. Clinical importance of changes in chronic pain intensity measured on an "
+        "11-point numerical pain rating scale. Pain 2001;94:149-158.",
+        "10.1016/S0304-3959(01)00349-9",
+    ),
+    Reference(
+        "dworkin2008",
+        "Dworkin RH et al. Interpreting the clinical importance of treatment outcomes in chronic "
+        "pain clinical trials: IMMPACT recommendations. J Pain 2008;9:105-121.",
+        "10.1016/j.jpain.2007.09.005",
+    ),
+    Reference(
+        "frisaldi_placebo",
+        "Frisaldi E et al. Placebo response in painful diabetic neuropathy: meta-analysis of the "
+        "placebo arms of 21 randomised trials. Pain.",
+        "10.1097/j.pain.0000000000003000",
+    ),
+    Reference(
+        "vernon2008",
+        "Vernon MK et al. Validation of the Daily Sleep Interference Scale in diabetic peripheral "
+        "neuropathic pain and postherpetic neuralgia. J Pain Symptom Manage 2008;36:54-68.",
+    ),
+    Reference(
+        "bril2002",
+        "Bril V, Perkins BA. Validation of the Toronto Clinical Scoring System for diabetic "
+        "polyneuropathy. Diabetes Care 2002;25:2048-2052.",
+        "10.2337/diacare.25.11.2048",
+    ),
+    # Statistical methods
+    Reference(
+        "student1908",
+        "Student. The probable error of a mean. Biometrika 1908;6:1-25.",
+        "10.1093/biomet/6.1.1",
+    ),
+    Reference(
+        "hollander2014",
+        "Hollander M, Wolfe DA, Chicken E. Nonparametric Statistical Methods, 3rd ed. Wiley, 2014 "
+        "(signed-rank test, Hodges-Lehmann estimate and interval).",
+        "10.1002/9781119196037",
+    ),
+    Reference(
+        "royston1995",
+        "Royston P. Remark AS R94: a remark on algorithm AS 181. Appl Stat 1995;44:547-551.",
+        "10.2307/2986146",
+    ),
+    Reference(
+        "lakens2013",
+        "Lakens D. Calculating and reporting effect sizes to facilitate cumulative science. "
+        "Front Psychol 2013;4:863.",
+        "10.3389/fpsyg.2013.00863",
+    ),
+    Reference(
+        "friedman1937",
+        "Friedman M. The use of ranks to avoid the assumption of normality implicit in the "
+        "analysis of variance. J Am Stat Assoc 1937;32:675-701.",
+        "10.1080/01621459.1937.10503522",
+    ),
+    Reference(
+        "laird_ware1982",
+        "Laird NM, Ware JH. Random-effects models for longitudinal data. Biometrics "
+        "1982;38:963-974.",
+        "10.2307/2529876",
+    ),
+    Reference(
+        "clopper1934",
+        "Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in the case "
+        "of the binomial. Biometrika 1934;26:404-413.",
+        "10.1093/biomet/26.4.404",
+    ),
+    Reference(
+        "vickers2001",
+        "Vickers AJ, Altman DG. Analysing controlled trials with baseline and follow up "
+        "measurements. BMJ 2001;323:1123-1124.",
+        "10.1136/bmj.323.7321.1123",
+    ),
+    Reference(
+        "newcombe1998",
+        "Newcombe RG. Interval estimation for the difference between independent proportions: "
+        "comparison of eleven methods. Stat Med 1998;17:873-890.",
+        "10.1002/(SICI)1097-0258(19980430)17:8<873::AID-SIM779>3.0.CO;2-I",
+    ),
+    Reference(
+        "holm1979",
+        "Holm S. A simple sequentially rejective multiple test procedure. Scand J Stat "
+        "1979;6:65-70.",
+    ),
+    Reference(
+        "benjamini1995",
+        "Benjamini Y, Hochberg Y. Controlling the false discovery rate: a practical and powerful "
+        "approach to multiple testing. J R Stat Soc B 1995;57:289-300.",
+        "10.1111/j.2517-6161.1995.tb02031.x",
+    ),
+    Reference(
+        "rochon2012",
+        "Rochon J, Gondan M, Kieser M. To test or not to test: preliminary assessment of "
+        "normality when comparing two independent samples. BMC Med Res Methodol 2012;12:81.",
+        "10.1186/1471-2288-12-81",
+    ),
+    Reference(
+        "best_roberts1975",
+        "Best DJ, Roberts DE. Algorithm AS 89: the upper tail probabilities of Spearman's rho. "
+        "Appl Stat 1975;24:377-379.",
+        "10.2307/2347111",
+    ),
+    Reference(
+        "satterthwaite1946",
+        "Satterthwaite FE. An approximate distribution of estimates of variance components. "
+        "Biometrics Bulletin 1946;2:110-114.",
+        "10.2307/3002019",
+    ),
+    Reference(
+        "kenward_roger1997",
+        "Kenward MG, Roger JH. Small sample inference for fixed effects from restricted maximum "
+        "likelihood. Biometrics 1997;53:983-997.",
+        "10.2307/2533558",
+    ),
+    Reference(
+        "mmrm_r",
+        "Sabanes Bove D et al. mmrm: Mixed Models for Repeated Measures. R package (openpharma), "
+        "version 0.3; reference implementation the project's MMRM is tested against.",
+    ),
+    Reference(
+        "ich_e9r1",
+        "ICH E9(R1) addendum on estimands and sensitivity analysis in clinical trials to the "
+        "guideline on statistical principles for clinical trials. 2019.",
+    ),
+)
+
+REFERENCES: dict[str, Reference] = {work.key: work for work in _WORKS}
+
+
+def cite(key: str) -> str:
+    """The full citation (with DOI) of the work ``key``."""
+    return REFERENCES[key].text()
