@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui.auth import require_sign_in
 from ui.entry import entered
+from ui.pages import PAGES as PAGE_TABLE
 from ui.state import data_source_sidebar
 
 st.set_page_config(
@@ -18,14 +19,14 @@ st.set_page_config(
 )
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", default=True, icon=":material/home:"),
-    st.Page("pages/compare.py", title="Compare visits", icon=":material/compare_arrows:"),
-    st.Page("pages/over_time.py", title="Over time", icon=":material/timeline:"),
-    st.Page("pages/responders.py", title="Responders", icon=":material/groups:"),
-    st.Page("pages/patient.py", title="Patient", icon=":material/person:"),
-    st.Page("pages/explorer.py", title="Cohort explorer", icon=":material/query_stats:"),
-    st.Page("pages/report.py", title="Report", icon=":material/description:"),
-    st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
+    st.Page(
+        spec.file,
+        title=spec.title,
+        icon=spec.icon,
+        url_path=spec.url_path or None,
+        default=spec.url_path == "",
+    )
+    for spec in PAGE_TABLE
 ]
 
 require_sign_in()

@@ -23,17 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ui.pages import PAGES as PAGE_TABLE
+
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {
-    "": "Overview",
-    "compare": "Compare two visits",
-    "over_time": "Over time",
-    "responders": "Responders",
-    "patient": "Patient",
-    "explorer": "Cohort explorer",
-    "report": "Report",
-    "data": "Data",
-}
+PAGES = {spec.url_path: spec.heading for spec in PAGE_TABLE}  # URL path -> heading
 # What shows that a page without charts has finished drawing.
 PAGE_READY = {
     "report": "text=Download the report (HTML)",

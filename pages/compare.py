@@ -36,9 +36,7 @@ after = url.selectbox(
 
 direction = direction_for(outcome)
 
-comparison = cached_compare(
-    dataset, st.session_state["data_key"], outcome, before, after, direction
-)
+comparison = cached_compare(dataset, outcome, before, after, direction)
 s = comparison.stats
 inst = comparison.instrument
 

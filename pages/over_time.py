@@ -95,17 +95,17 @@ chosen = url.multiselect(
     st, "Visits for the Friedman test", with_data, "time_friedman_visits", "fvisits", with_data
 )
 st.markdown(md(friedman_sentence(friedman(dataset, outcome, chosen))))
-model = cached_mixed_model(dataset, st.session_state["data_key"], outcome)
+model = cached_mixed_model(dataset, outcome)
 st.markdown(
     f"**Linear mixed model**: uses every available value from {model.n_patients} patients "
     f"({model.n_values} values). {md(MIXED_MODEL_NOTE)}"
 )
-asked = f"mixed_any_size::{st.session_state['data_key']}::{outcome}"
+asked = f"mixed_any_size::{dataset.fingerprint}::{outcome}"
 if model.too_large and (
     st.session_state.get(asked) or st.button("Fit the mixed model anyway (may take minutes)")
 ):
     st.session_state[asked] = True
-    model = cached_mixed_model(dataset, st.session_state["data_key"], outcome, any_size=True)
+    model = cached_mixed_model(dataset, outcome, any_size=True)
 if model.too_large:
     st.info(md(model.reason))
 elif model.reason:

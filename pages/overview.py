@@ -48,7 +48,7 @@ st.caption(
     "each row's data (see Compare visits for the reasons). Many rows are tested at once here: "
     "treat p-values as descriptive."
 )
-summary = cached_summary(dataset, st.session_state["data_key"], tuple(sorted(directions().items())))
+summary = cached_summary(dataset, tuple(sorted(directions().items())))
 shown = summary_display(summary)
 table(shown, "every_outcome_against_baseline", height=min(36 * (len(shown) + 1) + 4, 1400))
 

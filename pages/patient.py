@@ -20,7 +20,7 @@ patient_id = url.patient(
 if patient_id is None:
     st.info("Type a patient ID above to see that patient's values.")
     st.stop()
-profile = cached_patient(dataset, st.session_state["data_key"], patient_id)
+profile = cached_patient(dataset, patient_id)
 
 left, right = st.columns([1, 2])
 left.subheader("Attributes")

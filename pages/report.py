@@ -4,11 +4,10 @@ import datetime as dt
 
 import streamlit as st
 
-from analysis.present.report import ReportInput, build_report
 from analysis.stats.compare import default_follow_up
 from ui import url
 from ui.entry import ensure_entry
-from ui.state import require_dataset
+from ui.state import cached_report, require_dataset
 from ui.widgets import outcome_picker
 
 ensure_entry()
@@ -30,14 +29,8 @@ default = follow.index(default_follow_up(dataset, outcome))
 visit = url.selectbox(pick[1], "Follow-up visit", follow, "report_visit", "visit", default)
 
 
-@st.cache_data(show_spinner="Building the report…", max_entries=16)
-def _report(_dataset, data_key: str, outcome: str, visit: str, sentence: str, digest: str) -> str:
-    return build_report(ReportInput(_dataset, outcome, visit, digest, sentence))
-
-
-html_text = _report(
+html_text = cached_report(
     dataset,
-    st.session_state["data_key"],
     outcome,
     visit,
     st.session_state.get("cohort_sentence", ""),

@@ -34,7 +34,7 @@ scale = url.radio(
     pick[2], "Change as", ["percent", "points"], "resp_scale", "scale", horizontal=True
 )
 direction = direction_for(outcome)
-analysis = cached_responders(dataset, st.session_state["data_key"], outcome, visit, direction)
+analysis = cached_responders(dataset, outcome, visit, direction)
 inst = analysis.instrument
 
 cards = st.columns(4)

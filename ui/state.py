@@ -6,12 +6,16 @@ import argparse
 import hashlib
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
+from analysis.instruments import Direction
+from analysis.present.report import ReportInput, build_report
 from analysis.present.wording import SYNTHETIC_BANNER
 from analysis.stats.cohort import describe
 from analysis.stats.compare import Comparison, compare_visits
@@ -48,7 +52,7 @@ def start_file() -> Path | None:
     return Path(value) if value else None
 
 
-@st.cache_resource(show_spinner="Reading and checking the data…", max_entries=8)
+@st.cache_resource(show_spinner="Reading and checking the data…", max_entries=8, ttl=3600)
 def _load(
     _data: bytes,
     digest: str,
@@ -148,6 +152,10 @@ def data_source_sidebar() -> None:
         dataset, cohort = cohort_sidebar(dataset, fingerprint, f"{load_key}|{baseline}")
         st.session_state["cohort_sentence"] = describe(cohort, dataset.n_patients, n_total)
         st.session_state["cohort"] = cohort
+        # A shallow copy (no table is copied) carrying what this cohort is: every load option,
+        # the baseline and the filter. Cached analyses are keyed by it.
+        spec = f"{load_key}|{baseline}|{cohort.key()}"
+        dataset = replace(dataset, fingerprint=hashlib.sha256(spec.encode()).hexdigest())
     if synthetic:
         sidebar.info("Synthetic demo data: not real patients.")
     sidebar.radio(
@@ -159,10 +167,6 @@ def data_source_sidebar() -> None:
     )
     st.session_state["load"] = result
     st.session_state["dataset"] = dataset
-    cohort_key = st.session_state["cohort"].key() if dataset is not None else ""
-    st.session_state["data_key"] = (
-        f"{fingerprint}:{dataset.baseline if dataset else ''}:{cohort_key}"
-    )
 
 
 def require_dataset() -> Dataset:
@@ -194,34 +198,59 @@ def directions() -> dict[str, str]:
     return st.session_state.setdefault("directions", {})
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """What st.cache_data hashes for a Dataset argument: its fingerprint (load specification,
+    baseline and cohort filter), or its content when it was built without one (tests)."""
+    if dataset.fingerprint:
+        return dataset.fingerprint
+    content = pd.util.hash_pandas_object(dataset.long, index=False).to_numpy()
+    return hashlib.sha256(
+        content.tobytes() + repr((dataset.visits, dataset.baseline)).encode()
+    ).hexdigest()
+
+
+# Every cached analysis is keyed by the dataset's fingerprint plus its plain arguments; entries
+# expire after an hour so a long-running server does not keep old cohorts' results.
+_CACHE_OPTIONS: dict = {"hash_funcs": {Dataset: dataset_fingerprint}, "ttl": 3600}
+
+
+@st.cache_data(show_spinner=False, max_entries=256, **_CACHE_OPTIONS)
 def cached_compare(
-    _dataset: Dataset, data_key: str, outcome: str, before: str, after: str, direction: str | None
+    dataset: Dataset, outcome: str, before: str, after: str, direction: Direction | None
 ) -> Comparison:
-    return compare_visits(_dataset, outcome, before, after, direction)  # type: ignore[arg-type]
+    """compare_visits, cached per cohort and choice."""
+    return compare_visits(dataset, outcome, before, after, direction)
 
 
-@st.cache_data(show_spinner="Summarising every outcome…", max_entries=32)
-def cached_summary(_dataset: Dataset, data_key: str, directions_items: tuple):
-    return cohort_summary(_dataset, dict(directions_items))
+@st.cache_data(show_spinner="Summarising every outcome…", max_entries=32, **_CACHE_OPTIONS)
+def cached_summary(dataset: Dataset, directions_items: tuple) -> pd.DataFrame:
+    """cohort_summary, cached per cohort and user-set directions."""
+    return cohort_summary(dataset, dict(directions_items))
 
 
-@st.cache_data(show_spinner="Fitting the mixed model…", max_entries=64)
-def cached_mixed_model(
-    _dataset: Dataset, data_key: str, outcome: str, any_size: bool = False
-) -> MixedModelResult:
+@st.cache_data(show_spinner="Fitting the mixed model…", max_entries=64, **_CACHE_OPTIONS)
+def cached_mixed_model(dataset: Dataset, outcome: str, any_size: bool = False) -> MixedModelResult:
+    """The random-intercept model, cached per cohort and outcome."""
     if any_size:
-        return mixed_model(_dataset, outcome, max_patients=None)
-    return mixed_model(_dataset, outcome)
+        return mixed_model(dataset, outcome, max_patients=None)
+    return mixed_model(dataset, outcome)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_data(show_spinner=False, max_entries=128, **_CACHE_OPTIONS)
 def cached_responders(
-    _dataset: Dataset, data_key: str, outcome: str, visit: str, direction: str | None
+    dataset: Dataset, outcome: str, visit: str, direction: Direction | None
 ) -> ResponderAnalysis:
-    return responder_analysis(_dataset, outcome, visit, direction)  # type: ignore[arg-type]
+    """responder_analysis, cached per cohort and choice."""
+    return responder_analysis(dataset, outcome, visit, direction)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_patient(_dataset: Dataset, data_key: str, patient_id: str) -> PatientProfile:
-    return patient_profile(_dataset, patient_id)
+@st.cache_data(show_spinner=False, max_entries=64, **_CACHE_OPTIONS)
+def cached_patient(dataset: Dataset, patient_id: str) -> PatientProfile:
+    """patient_profile, cached per cohort and patient."""
+    return patient_profile(dataset, patient_id)
+
+
+@st.cache_data(show_spinner="Building the report…", max_entries=16, **_CACHE_OPTIONS)
+def cached_report(dataset: Dataset, outcome: str, visit: str, sentence: str, digest: str) -> str:
+    """The HTML report, cached per cohort, outcome and visit."""
+    return build_report(ReportInput(dataset, outcome, visit, digest, sentence))

@@ -23,6 +23,9 @@ class Dataset:
     report: ValidationReport
     synthetic: bool = False
     event_map: dict[str, str] = field(default_factory=dict)  # REDCap event -> visit label
+    # What this cohort is: the source's SHA-256 with every load option, baseline and cohort
+    # filter (set by whoever loads and filters it); the key of every cached analysis.
+    fingerprint: str = ""
 
     @property
     def outcomes(self) -> list[str]:

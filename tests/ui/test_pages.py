@@ -11,17 +11,11 @@ from analysis.present.format import number
 from analysis.stats.compare import compare_visits
 from analysis.stats.responders import responder_analysis
 from analysis.stats.trajectory import friedman, mixed_model
+from ui.pages import PAGES as PAGE_TABLE
 from ui.safe import md
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = {
-    "pages/overview.py": "Overview",
-    "pages/compare.py": "Compare two visits",
-    "pages/over_time.py": "Over time",
-    "pages/responders.py": "Responders",
-    "pages/patient.py": "Patient",
-    "pages/data.py": "Data",
-}
+PAGES = {spec.file: spec.heading for spec in PAGE_TABLE}  # every page of the app
 
 
 def _app() -> AppTest:

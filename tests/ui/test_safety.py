@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from ui.pages import PAGES as PAGE_TABLE
+
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["overview", "compare", "over_time", "responders", "patient", "explorer", "report", "data"]
+PAGES = [spec.file for spec in PAGE_TABLE]
 MARKER = "SECRET-UPLOAD-7741"
 UPLOAD = (
     "patient_id,visit,outcome,value,site\n"
@@ -56,7 +58,7 @@ def test_uploaded_data_is_never_written_to_disk():
     at = _upload(AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90).run())
     assert {m.label: m.value for m in at.metric}["Patients"] == "8"
     for page in PAGES:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(page).run()
         assert not at.exception, page
     after = _snapshot(*folders)
     new_or_changed = {p for p, t in after.items() if before.get(p) != t}
