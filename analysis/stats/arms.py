@@ -13,13 +13,15 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-from statsmodels.stats.proportion import confint_proportions_2indep
 
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import Direction
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, CohortFilter, apply_filter
 from analysis.stats.responders import responder_analysis
 from analysis.stats.subgroups import SubgroupComparison, compare_subgroups
+
+# statsmodels is imported inside the functions that use it: loading it costs about a second,
+# which the dashboard's and the CLI's start-up should not pay.
 
 ARM_CAVEAT = (
     "Only a comparison between arms can separate an effect of treatment from the placebo "
@@ -84,6 +86,8 @@ def arm_responder_rates(
             row[level] = f"{k}/{n} = {100 * k / n:.0f}%" if n else "no patients"
         if len(levels) == 2 and all(n >= SMALL_GROUP_DEFAULT for _, n in counts.values()):
             (k0, n0), (k1, n1) = counts[levels[0]], counts[levels[1]]
+            from statsmodels.stats.proportion import confint_proportions_2indep
+
             low, high = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff")
             row["difference"] = 100 * (k1 / n1 - k0 / n0)
             row["ci_low"], row["ci_high"] = 100 * float(low), 100 * float(high)

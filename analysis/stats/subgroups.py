@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from analysis.ingest.dataset import Dataset
 from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT, attribute_kinds
+
+# statsmodels is imported inside the functions that use it: loading it costs about a second,
+# which the dashboard's and the CLI's start-up should not pay.
 
 ARM_NAMES = re.compile(r"^(arm|study_?arm|treatment_?arm|treatment_?group|trial_?arm)$", re.I)
 SUBGROUP_WARNING = (
@@ -158,6 +159,8 @@ def ancova(table: pd.DataFrame, reference: str) -> pd.DataFrame:
         columns.append(table["base"].to_numpy(dtype=float))
     first_group = len(columns)
     columns += [(group == g).astype(float) for g in others]
+    import statsmodels.api as sm
+
     fit = sm.OLS(table["value"].to_numpy(dtype=float), np.column_stack(columns)).fit()
     conf = fit.conf_int()
     rows = []
@@ -203,17 +206,16 @@ def forest_table(
     p_table["p_holm"] = np.nan
     p_table["p_bh"] = np.nan
     if tested.any():
-        p_table.loc[tested, "p_holm"] = multipletests(
-            p_table.loc[tested, "p_value"], method="holm"
-        )[1]
-        p_table.loc[tested, "p_bh"] = multipletests(
-            p_table.loc[tested, "p_value"], method="fdr_bh"
-        )[1]
+        holm, bh = adjust_p_values(list(p_table.loc[tested, "p_value"]))
+        p_table.loc[tested, "p_holm"] = holm
+        p_table.loc[tested, "p_bh"] = bh
     return table.merge(p_table, on="attribute", how="left")
 
 
 def adjust_p_values(p_values: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """Holm and Benjamini-Hochberg adjusted p-values (as R's p.adjust)."""
+    from statsmodels.stats.multitest import multipletests  # loaded when needed (cold start)
+
     return (
         multipletests(p_values, method="holm")[1],
         multipletests(p_values, method="fdr_bh")[1],

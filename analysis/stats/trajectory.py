@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 from scipy import stats
 
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.stats.paired import json_safe
+
+# statsmodels is imported inside the functions that use it: loading it costs about a second,
+# which the dashboard's and the CLI's start-up should not pay.
 
 
 def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -186,6 +188,8 @@ def mixed_model(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            import statsmodels.formula.api as smf
+
             fit = smf.mixedlm(formula, data, groups=data["patient_id"]).fit(reml=True)
         except (np.linalg.LinAlgError, ValueError) as exc:
             result.reason = f"the model could not be fitted ({exc})"
