@@ -17,6 +17,9 @@ import pandas as pd
 
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import LoadResult, load_path, load_sql
+from analysis.ingest.visits import match_visit
+from analysis.instruments import lookup
+from analysis.present.estimand import change_estimand, responder_estimand, summary_estimand
 from analysis.present.export import neutralise_formulas
 from analysis.present.format import format_p, number, p_phrase
 from analysis.present.report import ReportInput, build_report, fingerprint
@@ -27,11 +30,21 @@ from analysis.present.tables import (
     table1_display,
 )
 from analysis.present.wording import UNCONTROLLED_CAVEAT, plain_sentence
-from analysis.stats.arms import control_level
+from analysis.stats.arms import (
+    ARM_CAVEAT,
+    ArmDesign,
+    compare_by_arm,
+    control_level,
+    design_record,
+    patients_with_baseline,
+    resolve_arms,
+    responders_by_arm,
+    summary_by_arm,
+)
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
-from analysis.stats.compare import compare_visits, default_follow_up
+from analysis.stats.compare import Comparison, compare_visits, default_follow_up
 from analysis.stats.paired import json_safe
-from analysis.stats.responders import responder_analysis
+from analysis.stats.responders import ResponderAnalysis, responder_analysis
 from analysis.stats.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
 from analysis.stats.summary import cohort_summary
 from analysis.stats.table1 import NORMALITY_RULE, table_one
@@ -45,6 +58,18 @@ def _source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet", help="XLSX sheet name (default: the first)")
     parser.add_argument("--table", help="database table to read (with a database URL)")
     parser.add_argument("--query", help="a read-only SELECT query (with a database URL)")
+
+
+def _arm_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("arms (default: recognised from an 'arm' attribute)")
+    group.add_argument("--arm", help="the attribute that holds the arms")
+    group.add_argument("--control", help="the comparator arm's label (e.g. placebo)")
+    group.add_argument(
+        "--all-patients", action="store_true", help="pool every arm into one group (not advised)"
+    )
+    group.add_argument(
+        "--randomised", action="store_true", help="patients were randomised to the arms"
+    )
 
 
 def _read(args) -> LoadResult:
@@ -67,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--baseline", help="override the detected baseline visit")
     compare.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
     compare.add_argument("--json", action="store_true", help="strict JSON output")
+    _arm_options(compare)
 
     summary = sub.add_parser("summary", help="every outcome × follow-up visit against baseline")
     _source(summary)
@@ -74,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     fmt = summary.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
+    _arm_options(summary)
 
     trajectory = sub.add_parser("trajectory", help="one outcome at every visit, tests over time")
     _source(trajectory)
@@ -88,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     responders.add_argument("--baseline", help="override the detected baseline visit")
     responders.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
     responders.add_argument("--json", action="store_true")
+    _arm_options(responders)
 
     subgroups = sub.add_parser("subgroups", help="change at a visit compared between groups")
     _source(subgroups)
@@ -129,13 +157,38 @@ def _load(args) -> Dataset:
     if result.dataset is None:
         raise _Exit(EXIT_UNUSABLE, result.report.as_text())
     if getattr(args, "baseline", None):
-        if args.baseline not in result.dataset.visits:
+        if match_visit(args.baseline, result.dataset.visits) is None:
             visits = ", ".join(result.dataset.visits)
             raise _Exit(
                 EXIT_UNUSABLE, f"Visit {args.baseline!r} is not in the data; visits: {visits}"
             )
-        return result.dataset.with_baseline(args.baseline)
+        return result.dataset.with_baseline(_visit(result.dataset, args.baseline))
     return result.dataset
+
+
+def _design(args, dataset: Dataset) -> ArmDesign:
+    """The arm design from --arm/--control/--all-patients/--randomised, or _Exit (usage)."""
+    try:
+        return resolve_arms(
+            dataset,
+            attribute=getattr(args, "arm", None),
+            control=getattr(args, "control", None),
+            randomised=True if getattr(args, "randomised", False) else None,
+            pooled=getattr(args, "all_patients", False),
+        )
+    except ValueError as exc:
+        raise _Exit(EXIT_USAGE, str(exc)) from exc
+
+
+def _visit(dataset: Dataset, given: str) -> str:
+    """The data's visit that ``given`` names, matched as the loader matches labels."""
+    found = match_visit(given, dataset.visits)
+    if found is None:
+        raise _Exit(
+            EXIT_USAGE,
+            f"Visit {given!r} is not in the data; visits: {', '.join(dataset.visits)}",
+        )
+    return found
 
 
 def _require(problem: str) -> None:
@@ -156,23 +209,60 @@ def _cmd_validate(args) -> int:
 
 def _cmd_compare(args) -> int:
     dataset = _load(args)
-    before = args.before or dataset.baseline
+    before = _visit(dataset, args.before) if args.before else dataset.baseline
+    after = _visit(dataset, args.after)
+    design = _design(args, dataset)
+    counts = patients_with_baseline(dataset, design, args.outcome)
+    estimand = change_estimand(
+        design, lookup(args.outcome, args.direction), before, after, "", counts
+    )
     try:
-        comparison = compare_visits(dataset, args.outcome, before, args.after, args.direction)
+        if design.has_arms:
+            by_arm = compare_by_arm(dataset, design, args.outcome, before, after, args.direction)
+        else:
+            comparison = compare_visits(dataset, args.outcome, before, after, args.direction)
     except ValueError as exc:
         raise _Exit(EXIT_USAGE, str(exc)) from exc
-    if args.json:
-        print(_strict_json(comparison.to_dict()))
+    if design.has_arms:
+        if args.json:
+            payload = {
+                "design": design_record(design),
+                "estimand": estimand.to_dict(),
+                "arms": [
+                    {"arm": level, **result.to_dict()} for level, result in by_arm.per_arm.items()
+                ],
+                "between_arms": _records(by_arm.between),
+            }
+            print(_strict_json(payload))
+            return EXIT_OK
+        for level, result in by_arm.per_arm.items():
+            print(f"=== arm: {level} ===")
+            print(_comparison_text(result, before, after))
+            print()
+        print("=== between arms (difference in mean change, arm minus comparator) ===")
+        print(by_arm.between.round(4).to_string(index=False))
+        print("\n" + ARM_CAVEAT)
         return EXIT_OK
+    if args.json:
+        print(_strict_json({**comparison.to_dict(), "estimand": estimand.to_dict()}))
+        return EXIT_OK
+    print(_comparison_text(comparison, before, after))
+    print("\n" + UNCONTROLLED_CAVEAT)
+    return EXIT_OK
+
+
+def _comparison_text(comparison: Comparison, before: str, after: str) -> str:
+    """The plain-text block of one comparison (the CLI's compare output)."""
+    args_after = after
     s = comparison.stats
     lines = [
-        f"{comparison.instrument.label}: {before} → {args.after}",
+        f"{comparison.instrument.label}: {before} → {args_after}",
         f"pairs: {s.n_pairs}   excluded: {comparison.n_excluded}"
         + (f" ({comparison.exclusion_counts()})" if comparison.n_excluded else ""),
         f"mean (SD) {before}: {number(s.mean_before, 2)} ({number(s.sd_before, 2)})   "
-        f"{args.after}: {number(s.mean_after, 2)} ({number(s.sd_after, 2)})",
+        f"{args_after}: {number(s.mean_after, 2)} ({number(s.sd_after, 2)})",
         f"median [IQR] {before}: {number(s.median_before, 2)} [{number(s.q1_before, 2)}, "
-        f"{number(s.q3_before, 2)}]   {args.after}: {number(s.median_after, 2)} "
+        f"{number(s.q3_before, 2)}]   {args_after}: {number(s.median_after, 2)} "
         f"[{number(s.q1_after, 2)}, {number(s.q3_after, 2)}]",
         f"mean change: {number(s.mean_change, 3)} (95% CI {number(s.change_ci_low, 3)} to "
         f"{number(s.change_ci_high, 3)})",
@@ -193,17 +283,40 @@ def _cmd_compare(args) -> int:
         lines += ["", "Undefined:"] + [f"  {k}: {v}" for k, v in s.undefined.items()]
     if s.warnings:
         lines += ["", "Warnings:"] + [f"  - {w['message']}" for w in s.warnings]
-    lines += ["", UNCONTROLLED_CAVEAT]
-    print("\n".join(lines))
-    return EXIT_OK
+    return "\n".join(lines)
 
 
 def _cmd_summary(args) -> int:
-    table = cohort_summary(_load(args))
+    dataset = _load(args)
+    design = _design(args, dataset)
+    estimand = summary_estimand(design, "", patients_with_baseline(dataset, design))
+    if design.has_arms:
+        table, between = summary_by_arm(dataset, design)
+        if args.json:
+            payload = {
+                "design": design_record(design),
+                "estimand": estimand.to_dict(),
+                "arms": _records(table),
+                "between_arms": _records(between),
+            }
+            print(_strict_json(payload))
+            return EXIT_OK
+        if args.csv:
+            neutralise_formulas(table).to_csv(sys.stdout, index=False)
+            return EXIT_OK
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            shown = between[["outcome", "visit", "arm", "comparator", "n_arm", "n_comparator",
+                             "difference", "ci_low", "ci_high", "p_value"]].copy()  # fmt: skip
+            shown["p_value"] = shown["p_value"].map(format_p)
+            print("Difference in mean change from baseline, each arm minus the comparator")
+            print(shown.round(2).to_string(index=False))
+        print("\n" + ARM_CAVEAT)
+        return EXIT_OK
+    table = cohort_summary(dataset)
     if args.json:
-        print(_strict_json(_records(table)))
+        print(_strict_json({"estimand": estimand.to_dict(), "rows": _records(table)}))
     elif args.csv:
-        table.to_csv(sys.stdout, index=False)
+        neutralise_formulas(table).to_csv(sys.stdout, index=False)
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             shown = table[
@@ -257,24 +370,56 @@ def _cmd_trajectory(args) -> int:
 
 
 def _cmd_responders(args) -> int:
+    dataset = _load(args)
+    visit = _visit(dataset, args.visit)
+    design = _design(args, dataset)
+    counts = patients_with_baseline(dataset, design, args.outcome)
+    estimand = responder_estimand(design, lookup(args.outcome, args.direction), visit, "", counts)
     try:
-        analysis = responder_analysis(_load(args), args.outcome, args.visit, args.direction)
+        if design.has_arms:
+            by_arm = responders_by_arm(dataset, design, args.outcome, visit, args.direction)
+        else:
+            analysis = responder_analysis(dataset, args.outcome, visit, args.direction)
     except ValueError as exc:
         raise _Exit(EXIT_USAGE, str(exc)) from exc
-    result = analysis.to_dict()
-    if args.json:
-        print(_strict_json(result))
+    if design.has_arms:
+        if args.json:
+            payload = {
+                "design": design_record(design),
+                "estimand": estimand.to_dict(),
+                "arms": [
+                    {"arm": level, **result.to_dict()} for level, result in by_arm.per_arm.items()
+                ],
+                "between_arms": _records(by_arm.between),
+            }
+            print(_strict_json(payload))
+            return EXIT_OK
+        for level, result in by_arm.per_arm.items():
+            print(f"=== arm: {level} ===")
+            _print_responders(result, visit)
+            print()
+        print("=== between arms (completers; difference in %, arm minus comparator) ===")
+        print(by_arm.between.round(1).to_string(index=False))
+        print("\n" + ARM_CAVEAT)
         return EXIT_OK
-    print(f"{analysis.instrument.label}: responders at {args.visit} "
+    if args.json:
+        print(_strict_json({**analysis.to_dict(), "estimand": estimand.to_dict()}))
+        return EXIT_OK
+    _print_responders(analysis, visit)
+    print("\n" + UNCONTROLLED_CAVEAT)
+    return EXIT_OK
+
+
+def _print_responders(analysis: ResponderAnalysis, visit: str) -> None:
+    """The plain-text block of one responder analysis."""
+    print(f"{analysis.instrument.label}: responders at {visit} "
           f"({analysis.instrument.direction_text()})")  # fmt: skip
-    print(f"treated (baseline value): {analysis.n_treated}   evaluable: {analysis.n_evaluable}   "
+    print(f"with a baseline value: {analysis.n_itt}   evaluable: {analysis.n_evaluable}   "
           f"percent change undefined (baseline 0): {analysis.n_zero_baseline}")  # fmt: skip
     if analysis.rates.empty:
         print("No responder thresholds: the direction of improvement is unknown.")
     else:
         print(analysis.rates.round(1).to_string(index=False))
-    print("\n" + UNCONTROLLED_CAVEAT)
-    return EXIT_OK
 
 
 def _cmd_subgroups(args) -> int:

@@ -38,7 +38,7 @@ analysis = cached_responders(dataset, outcome, visit, direction)
 inst = analysis.instrument
 
 cards = st.columns(4)
-cards[0].metric("Patients with a baseline value", analysis.n_treated)
+cards[0].metric("Patients with a baseline value", analysis.n_itt)
 cards[1].metric(f"Evaluable at {visit}", analysis.n_evaluable)
 for column, row in zip(cards[2:], analysis.rates.head(2).itertuples(), strict=False):
     column.metric(

@@ -124,10 +124,69 @@ def test_compare_defaults_to_the_baseline_and_reports_exclusions(capsys):
     )
     result = _strict(out)
     assert code == 0
+    assert [arm["arm"] for arm in result["arms"]] == ["MSC", "standard care"]
+    assert [arm["n_pairs"] + arm["n_excluded"] for arm in result["arms"]] == [108, 42]
+    for arm in result["arms"]:
+        assert arm["before"] == "baseline" and arm["direction"] == "lower"
+        assert arm["excluded_reasons"] == {"no value at m6": arm["n_excluded"]}
+    between = result["between_arms"][0]
+    # R: t.test(MSC change, standard-care change) at m6 (tests/stats/test_arms.py)
+    assert (between["arm"], between["comparator"]) == ("MSC", "standard care")
+    assert between["difference"] == pytest.approx(-0.8333333333, abs=1e-9)
+    assert set(result["estimand"]) == {"population", "variable", "missing_data", "summary_measure"}
+    assert "MSC (108 patients" in result["estimand"]["population"]
+
+
+def test_compare_all_patients_pools_on_request_only(capsys):
+    code, out, _ = _run(
+        capsys, "compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--json",
+        "--all-patients",
+    )  # fmt: skip
+    result = _strict(out)
+    assert code == 0
     assert result["before"] == "baseline"
     assert result["n_pairs"] + result["n_excluded"] == 150
-    assert result["excluded_reasons"] == {"no value at m6": result["n_excluded"]}
-    assert result["direction"] == "lower"
+    assert "pooled at the user's request" in result["estimand"]["population"]
+
+
+def test_responders_json_is_per_arm_with_itt_within_each_arm(capsys):
+    code, out, _ = _run(
+        capsys, "responders", str(DEMO_PATH), "--outcome", "pain_nrs", "--visit", "m6", "--json"
+    )
+    result = _strict(out)
+    assert code == 0
+    assert [(a["arm"], a["n_itt"]) for a in result["arms"]] == [("MSC", 108), ("standard care", 42)]
+    half = next(r for r in result["between_arms"] if r["threshold"] == "≥50% improvement")
+    # Newcombe hybrid score interval from R's prop.test Wilson limits (tests/stats/test_arms.py)
+    assert half["difference"] == pytest.approx(19.3452381, abs=1e-6)
+    assert half["ci_low"] == pytest.approx(0.1803942546, abs=1e-6)
+    assert "non-responder imputation" in result["estimand"]["missing_data"]
+
+
+def test_arm_and_control_flags(capsys, tmp_path):
+    rows = ["patient_id,visit,outcome,value,group"]
+    for i in range(12):
+        group = "cells" if i < 6 else "wait list"
+        rows += [
+            f"P{i},Baseline,pain_nrs,7,{group}",
+            f"P{i},m6,pain_nrs,{4 if i < 6 else 6},{group}",
+        ]
+    path = tmp_path / "groups.csv"
+    path.write_text("\n".join(rows) + "\n")
+    code, out, _ = _run(
+        capsys, "compare", str(path), "--outcome", "pain_nrs", "--after", "M6",
+        "--before", "baseline ", "--arm", "group", "--control", "wait list", "--json",
+    )  # fmt: skip
+    result = _strict(out)
+    assert code == 0
+    assert result["design"]["comparator"] == "wait list"
+    assert result["design"]["comparator_from"] == "user"
+    assert result["between_arms"][0]["difference"] == pytest.approx(-2.0)
+    code, _, err = _run(
+        capsys, "compare", str(path), "--outcome", "pain_nrs", "--after", "m6",
+        "--arm", "group", "--control", "sham",
+    )  # fmt: skip
+    assert code == 1 and "'sham' is not an arm of 'group'" in err
 
 
 def test_compare_usage_errors(capsys, sleep_file):
@@ -154,21 +213,42 @@ def test_validate_exit_codes(capsys, tmp_path):
 
 
 def test_summary_json_and_csv(capsys):
-    code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--json")
-    rows = _strict(out)
+    code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--json", "--all-patients")
+    rows = _strict(out)["rows"]
     assert code == 0
     # 7 outcomes at 4 follow-ups, 2 nerve-conduction outcomes at 2, HbA1c at 3
     assert len(rows) == 7 * 4 + 2 * 2 + 3
     pain_m6 = next(r for r in rows if r["outcome"] == "pain_nrs" and r["visit"] == "m6")
     code, out, _ = _run(
-        capsys, "compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--json"
-    )
+        capsys, "compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--json",
+        "--all-patients",
+    )  # fmt: skip
     single = _strict(out)
     for key in ("n_pairs", "mean_change", "change_ci_low", "p_value_wilcoxon", "hodges_lehmann"):
         assert pain_m6[key] == pytest.approx(single[key])
-    code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--csv")
+    code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--csv", "--all-patients")
     assert out.splitlines()[0].startswith("outcome,label,visit,n_pairs,mean_before")
     assert len(out.splitlines()) == 1 + len(rows)
+
+
+def test_summary_json_is_per_arm_and_matches_compare(capsys):
+    code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--json")
+    result = _strict(out)
+    assert code == 0
+    assert {row["arm"] for row in result["arms"]} == {"MSC", "standard care"}
+    assert len(result["arms"]) == 2 * (7 * 4 + 2 * 2 + 3)
+    code, out, _ = _run(
+        capsys, "compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--json"
+    )
+    compare = _strict(out)
+    for arm in compare["arms"]:
+        row = next(r for r in result["arms"] if (r["arm"], r["outcome"], r["visit"]) ==
+                   (arm["arm"], "pain_nrs", "m6"))  # fmt: skip
+        assert row["mean_change"] == pytest.approx(arm["mean_change"])
+    between = next(r for r in result["between_arms"]
+                   if (r["outcome"], r["visit"]) == ("pain_nrs", "m6"))  # fmt: skip
+    assert between["difference"] == pytest.approx(compare["between_arms"][0]["difference"])
+    assert between["ci_low"] == pytest.approx(compare["between_arms"][0]["ci_low"])
 
 
 def test_python_dash_m_entry_point():
@@ -177,7 +257,8 @@ def test_python_dash_m_entry_point():
         capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    assert "pain_nrs" in completed.stdout and "without a control group" in completed.stdout
+    assert "pain_nrs" in completed.stdout
+    assert "Only a comparison between arms" in completed.stdout
 
 
 def test_trajectory_json(capsys):
@@ -210,10 +291,10 @@ def test_responders_json(capsys, tmp_path):
     )
     result = _strict(out)
     assert code == 0
-    assert (result["n_treated"], result["n_evaluable"], result["n_missing_follow_up"]) == (4, 3, 1)
+    assert (result["n_itt"], result["n_evaluable"], result["n_missing_follow_up"]) == (4, 3, 1)
     moderate = result["rates"][0]
     assert moderate["threshold"] == "≥30% improvement"
-    assert (moderate["responders"], moderate["rate_all_treated"]) == (2, 50.0)
+    assert (moderate["responders"], moderate["rate_itt"]) == (2, 50.0)
     # R: binom.test(2, 3)$conf.int = 0.09429932 0.99159624
     assert moderate["ci_low_completers"] == pytest.approx(9.429932, abs=5e-6)
     assert moderate["ci_high_completers"] == pytest.approx(99.159624, abs=5e-6)

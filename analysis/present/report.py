@@ -115,9 +115,10 @@ def methods_paragraph(comparison: Comparison, outcome_label: str, used: dict[str
         )
     if used.get("responders"):
         parts.append(
-            "Responders were defined by 30% and 50% improvement from baseline [dworkin2008]; rates "
-            "are given for completers and for all treated patients with missing follow-up "
-            "counted as non-response, with exact Clopper-Pearson 95% intervals [clopper1934]."
+            "Responders were defined by 30% and 50% improvement from baseline [dworkin2008]; "
+            "rates are given for completers and for every patient with a baseline value, missing "
+            "follow-up counted as non-response, with exact Clopper-Pearson 95% intervals "
+            "[clopper1934]."
         )
     benchmark = comparison.instrument.placebo
     if used.get("placebo") and benchmark is not None:

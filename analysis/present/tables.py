@@ -223,7 +223,7 @@ def responder_table(analysis) -> pd.DataFrame:
     r = analysis.rates
 
     def rates(denominator: str, suffix: str) -> list[str]:
-        """'k/n = p% (lo% to hi%)' per threshold, over completers or over all treated."""
+        """'k/n = p% (lo% to hi%)' per threshold, over completers or everyone with a baseline."""
         columns = zip(
             r["responders"], r[denominator], r[f"rate_{suffix}"], r[f"ci_low_{suffix}"],
             r[f"ci_high_{suffix}"], strict=True,
@@ -239,7 +239,7 @@ def responder_table(analysis) -> pd.DataFrame:
         {
             "responder definition": r["threshold"],
             "completers only (95% CI)": rates("n_completers", "completers"),
-            "all treated, missing = non-responder (95% CI)": rates("n_treated", "all_treated"),
+            "everyone with a baseline, missing = non-responder (95% CI)": rates("n_itt", "itt"),
         }
     )
 

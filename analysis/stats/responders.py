@@ -41,10 +41,10 @@ class ResponderAnalysis:
     instrument: Instrument
     visit: str
     patients: pd.DataFrame  # patient_id, base, value, chg, pchg, improvement_pct, responder flags
-    n_treated: int  # patients with a baseline value
+    n_itt: int  # patients with a baseline value
     n_evaluable: int  # with baseline and follow-up values
     n_zero_baseline: int  # follow-up present but percent change undefined
-    rates: pd.DataFrame  # threshold, responders, rate/CI completers, rate/CI all treated
+    rates: pd.DataFrame  # threshold, responders, rate/CI completers and with a baseline (ITT)
     rtm_r: float | None
     rtm_slope: float | None
     rtm_intercept: float | None
@@ -62,9 +62,9 @@ class ResponderAnalysis:
                 "outcome": self.outcome,
                 "visit": self.visit,
                 "direction": self.instrument.direction,
-                "n_treated": self.n_treated,
+                "n_itt": self.n_itt,
                 "n_evaluable": self.n_evaluable,
-                "n_missing_follow_up": self.n_treated - self.n_evaluable,
+                "n_missing_follow_up": self.n_itt - self.n_evaluable,
                 "n_percent_change_undefined": self.n_zero_baseline,
                 "rates": self.rates.to_dict("records"),
                 "regression_to_mean_r": self.rtm_r,
@@ -114,10 +114,10 @@ def responder_analysis(
                 rate_completers=100 * responders / n_comp if n_comp else None,
                 ci_low_completers=low_c,
                 ci_high_completers=high_c,
-                n_treated=len(patients),
-                rate_all_treated=100 * responders / len(patients) if len(patients) else None,
-                ci_low_all_treated=low_t,
-                ci_high_all_treated=high_t,
+                n_itt=len(patients),
+                rate_itt=100 * responders / len(patients) if len(patients) else None,
+                ci_low_itt=low_t,
+                ci_high_itt=high_t,
             )
         )
     rtm = patients.loc[evaluable]
@@ -130,7 +130,7 @@ def responder_analysis(
         instrument=instrument,
         visit=visit,
         patients=patients,
-        n_treated=len(patients),
+        n_itt=len(patients),
         n_evaluable=int(evaluable.sum()),
         n_zero_baseline=int((evaluable & patients["pchg"].isna()).sum()),
         rates=pd.DataFrame(rows),

@@ -59,7 +59,18 @@ def report_html(tmp_path_factory):
 def cli_compare():
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        main(["compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--json"])
+        main(
+            [
+                "compare",
+                str(DEMO_PATH),
+                "--outcome",
+                "pain_nrs",
+                "--after",
+                "m6",
+                "--json",
+                "--all-patients",
+            ]
+        )  # the report is not per arm yet
     return json.loads(buffer.getvalue())
 
 

@@ -215,13 +215,13 @@ P2,m6,monofilament,6
 
 def test_responder_rates_two_ways():
     analysis = responder_analysis(load_bytes(RESPONDER_CSV, "r.csv").dataset, "pain_nrs", "m6")
-    assert (analysis.n_treated, analysis.n_evaluable, analysis.n_zero_baseline) == (5, 4, 1)
+    assert (analysis.n_itt, analysis.n_evaluable, analysis.n_zero_baseline) == (5, 4, 1)
     rates = analysis.rates.set_index("threshold")
     # Improvement: P1 75%, P2 33%, P3 0%; P5 undefined (baseline 0); P4 missing.
     moderate = rates.loc["≥30% improvement"]
-    assert (moderate["responders"], moderate["n_completers"], moderate["n_treated"]) == (2, 3, 5)
+    assert (moderate["responders"], moderate["n_completers"], moderate["n_itt"]) == (2, 3, 5)
     assert moderate["rate_completers"] == pytest.approx(200 / 3)
-    assert moderate["rate_all_treated"] == pytest.approx(40)
+    assert moderate["rate_itt"] == pytest.approx(40)
     low, high = clopper_pearson(2, 3)
     assert (moderate["ci_low_completers"], moderate["ci_high_completers"]) == (low, high)
     substantial = rates.loc["≥50% improvement"]

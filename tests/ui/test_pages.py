@@ -268,13 +268,13 @@ def test_responders_page_with_placebo_benchmark(demo):
     table = at.dataframe[0].value
     assert table.columns.tolist()[1:] == [
         "completers only (95% CI)",
-        "all treated, missing = non-responder (95% CI)",
+        "everyone with a baseline, missing = non-responder (95% CI)",
     ]
     half = expected.loc["≥50% improvement"]
     row = table.set_index("responder definition").loc["≥50% improvement"]
-    assert row["all treated, missing = non-responder (95% CI)"] == (
-        f"{int(half['responders'])}/{int(half['n_treated'])} = {half['rate_all_treated']:.0f}% "
-        f"({half['ci_low_all_treated']:.0f}% to {half['ci_high_all_treated']:.0f}%)"
+    assert row["everyone with a baseline, missing = non-responder (95% CI)"] == (
+        f"{int(half['responders'])}/{int(half['n_itt'])} = {half['rate_itt']:.0f}% "
+        f"({half['ci_low_itt']:.0f}% to {half['ci_high_itt']:.0f}%)"
     )
     assert "placebo arms of 21 randomised trials" in _texts(at.info)
     assert "1\\.54 points" in _texts(at.info)
