@@ -6,16 +6,86 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.ingest.dataset import Dataset
+from analysis.present.estimand import Estimand
 from analysis.present.tables import (
     ancova_table,
     arm_rates_display,
     subgroup_group_table,
     subgroup_tests_text,
 )
-from analysis.stats.arms import ARM_CAVEAT, arm_change, arm_change_by_visit, arm_responder_rates
+from analysis.stats.arms import (
+    ARM_CAVEAT,
+    ArmDesign,
+    arm_change,
+    arm_change_by_visit,
+    arm_responder_rates,
+    resolve_arms,
+)
+from analysis.stats.cohort import attribute_kinds
 from analysis.stats.subgroups import arm_attribute
+from ui import url
 from ui.render import table
 from ui.safe import md
+
+NO_ARMS = "(no arms: one group)"
+MAX_ARMS = 8  # an attribute with more levels is a subgroup, not a study arm
+
+
+def arm_design_sidebar(dataset: Dataset, fingerprint: str) -> ArmDesign:
+    """The arm attribute, comparator, pooling and randomisation, set in the sidebar (and the
+    link); defaults recognised from the data. Stored as session_state["arm_design"]."""
+    detected = resolve_arms(dataset)
+    kinds = attribute_kinds(dataset)
+    candidates = [
+        a for a, kind in kinds.items()
+        if kind == "categorical" and dataset.attributes[a].nunique() <= MAX_ARMS
+    ]  # fmt: skip
+    if not candidates:
+        st.session_state["arm_design"] = detected
+        return detected
+    sidebar = st.sidebar
+    sidebar.subheader("Arms")
+    options = [NO_ARMS, *candidates]
+    default = options.index(detected.attribute) if detected.attribute in options else 0
+    attribute = url.selectbox(
+        sidebar, "Arm attribute", options, f"arm_attribute::{fingerprint}", "arm", default,
+        help="Every headline is given per arm, with the comparator last and the difference "
+        "between arms as the effect estimate.",
+    )  # fmt: skip
+    if attribute == NO_ARMS:
+        design = ArmDesign(None)
+        st.session_state["arm_design"] = design
+        return design
+    recognised = resolve_arms(dataset, attribute)
+    levels = sorted(dataset.attributes[attribute].dropna().astype(str).unique())
+    comparator = url.selectbox(
+        sidebar, "Comparator arm", levels, f"arm_control::{fingerprint}::{attribute}", "control",
+        levels.index(str(recognised.comparator)) if recognised.comparator in levels else 0,
+    )  # fmt: skip
+    randomised = url.toggle(
+        sidebar, "Patients were randomised to the arms", f"arm_randomised::{fingerprint}",
+        "randomised", recognised.randomised,
+    )  # fmt: skip
+    pooled = url.toggle(
+        sidebar, "Pool all arms (not advised)", f"arm_pooled::{fingerprint}", "pooled", False,
+        help="Treated and untreated patients mixed in one before/after change.",
+    )  # fmt: skip
+    design = resolve_arms(dataset, attribute, comparator, randomised, pooled)
+    if comparator == recognised.comparator and not recognised.comparator_recognised:
+        sidebar.caption(
+            f"No arm is named like a comparator (placebo, control, standard care, ...): "
+            f"{md(comparator)} is assumed. Choose the right one above."
+        )
+    st.session_state["arm_design"] = design
+    return design
+
+
+def estimand_card(estimand: Estimand, container=st) -> None:
+    """The four ICH E9(R1) attributes of the result shown, in a compact box."""
+    with container.container(border=True):
+        st.markdown("**What this answers** (estimand, ICH E9(R1))")
+        for name, text in estimand.rows():
+            st.markdown(f"- **{name}:** {md(text)}")
 
 
 def _header(arm: str) -> None:

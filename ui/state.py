@@ -17,6 +17,15 @@ from analysis.ingest.pipeline import DEMO_NAME, DEMO_PATH, LoadResult, load_byte
 from analysis.instruments import Direction
 from analysis.present.report import ReportInput, build_report
 from analysis.present.wording import SYNTHETIC_BANNER
+from analysis.stats.arms import (
+    ArmComparison,
+    ArmDesign,
+    ArmResponders,
+    compare_by_arm,
+    largest_baseline_smd,
+    responders_by_arm,
+    summary_by_arm,
+)
 from analysis.stats.cohort import describe
 from analysis.stats.compare import Comparison, compare_visits
 from analysis.stats.patient import PatientProfile, patient_profile
@@ -156,6 +165,9 @@ def data_source_sidebar() -> None:
         # the baseline and the filter. Cached analyses are keyed by it.
         spec = f"{load_key}|{baseline}|{cohort.key()}"
         dataset = replace(dataset, fingerprint=hashlib.sha256(spec.encode()).hexdigest())
+        from ui.arms import arm_design_sidebar  # ui.arms imports this module
+
+        arm_design_sidebar(dataset, fingerprint)
     if synthetic:
         sidebar.info("Synthetic demo data: not real patients.")
     sidebar.radio(
@@ -254,3 +266,45 @@ def cached_patient(dataset: Dataset, patient_id: str) -> PatientProfile:
 def cached_report(dataset: Dataset, outcome: str, visit: str, sentence: str, digest: str) -> str:
     """The HTML report, cached per cohort, outcome and visit."""
     return build_report(ReportInput(dataset, outcome, visit, digest, sentence))
+
+
+def arm_design() -> ArmDesign:
+    """The arm design chosen in the sidebar (no arms when there is no dataset)."""
+    design = st.session_state.get("arm_design")
+    return design if isinstance(design, ArmDesign) else ArmDesign(None)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, **_CACHE_OPTIONS)
+def cached_compare_by_arm(
+    dataset: Dataset,
+    design: ArmDesign,
+    outcome: str,
+    before: str,
+    after: str,
+    direction: Direction | None,
+) -> ArmComparison:
+    """compare_by_arm, cached per cohort, design and choice."""
+    return compare_by_arm(dataset, design, outcome, before, after, direction)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, **_CACHE_OPTIONS)
+def cached_responders_by_arm(
+    dataset: Dataset, design: ArmDesign, outcome: str, visit: str, direction: Direction | None
+) -> ArmResponders:
+    """responders_by_arm, cached per cohort, design and choice."""
+    return responders_by_arm(dataset, design, outcome, visit, direction)
+
+
+@st.cache_data(show_spinner="Summarising every outcome in each arm…", max_entries=32,
+               **_CACHE_OPTIONS)  # fmt: skip
+def cached_summary_by_arm(
+    dataset: Dataset, design: ArmDesign, directions_items: tuple
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """summary_by_arm, cached per cohort, design and user-set directions."""
+    return summary_by_arm(dataset, design, dict(directions_items))
+
+
+@st.cache_data(show_spinner=False, max_entries=32, **_CACHE_OPTIONS)
+def cached_largest_smd(dataset: Dataset, design: ArmDesign) -> tuple[str, float] | None:
+    """largest_baseline_smd, cached per cohort and design."""
+    return largest_baseline_smd(dataset, design)

@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis.instruments import PlaceboBenchmark
 from analysis.present.format import number, p_phrase
+from analysis.stats.arms import ArmDesign
 from analysis.stats.compare import Comparison
 
 UNCONTROLLED_CAVEAT = (
@@ -145,3 +146,60 @@ def placebo_comparison(
         else:
             parts.append("The interval lies below the placebo rate.")
     return " ".join(p.rstrip(".") + "." for p in parts)
+
+
+def design_caveat(design: ArmDesign, largest_smd: tuple[str, float] | None = None) -> str:
+    """The caveat that fits the design: no comparator, a non-randomised one, or randomised."""
+    if not design.has_arms:
+        pooled = (
+            " The arms are pooled here at your request, so treated and untreated patients are "
+            "mixed in every number."
+            if design.pooled
+            else ""
+        )
+        return UNCONTROLLED_CAVEAT + pooled
+    if design.randomised:
+        return (
+            f"Patients were randomised between {', '.join(design.treated)} and "
+            f"{design.comparator}: the difference between arms is the comparison to read. "
+            "Changes within an arm also contain the placebo response and regression to the mean."
+        )
+    text = (
+        f"The arms were not randomised (as far as the data say): the difference between "
+        f"{', '.join(design.treated)} and {design.comparator} is the comparison to read, but "
+        "patients in different arms may differ in ways that also affect the outcome "
+        "(confounding), so it is not a measure of what the treatment caused."
+    )
+    if largest_smd is not None:
+        variable, smd = largest_smd
+        text += (
+            f" The largest baseline difference between the arms is in {variable.split(',')[0]} "
+            f"(standardised mean difference {number(smd, 2)}; above 0.1 is usually called an "
+            "imbalance)."
+        )
+    return text
+
+
+def between_arms_sentence(row: dict, unit: str, before: str, after: str) -> str:
+    """'From baseline to m6 the change in MSC was 0.83 points lower than in standard care ...'"""
+    difference = row.get("difference")
+    if difference is None or difference != difference:
+        return (
+            f"{row['arm']} and {row['comparator']} cannot be compared: each needs at least 2 "
+            f"patients with values at {before} and {after}."
+        )
+    more_less = "lower" if difference < 0 else "higher"
+    text = (
+        f"From {before} to {after}, the mean change in {row['arm']} was "
+        f"{number(abs(difference), 2)} {unit} {more_less} than in {row['comparator']} "
+        f"(95% CI {number(row['ci_low'], 2)} to {number(row['ci_high'], 2)}; Welch "
+        f"{p_phrase(row['p_value'])}; {row['n_arm']} and {row['n_comparator']} patients)."
+    )
+    adjusted = row.get("adjusted_difference")
+    if adjusted is not None and adjusted == adjusted:
+        text += (
+            f" Adjusted for the value at {before} (ANCOVA): {number(adjusted, 2)} {unit} "
+            f"(95% CI {number(row['adjusted_ci_low'], 2)} to {number(row['adjusted_ci_high'], 2)}"
+            f"; {p_phrase(row['adjusted_p_value'])})."
+        )
+    return text

@@ -29,6 +29,7 @@ from analysis.stats.subgroups import (
     compare_subgroups,
 )
 from analysis.stats.summary import cohort_summary
+from analysis.stats.table1 import table_one
 
 # statsmodels is imported inside the functions that use it: loading it costs about a second,
 # which the dashboard's and the CLI's start-up should not pay.
@@ -437,3 +438,34 @@ def design_record(design: ArmDesign) -> dict[str, object]:
         "randomised": design.randomised,
         "arms_pooled": design.pooled,
     }  # fmt: skip
+
+
+def largest_baseline_smd(dataset: Dataset, design: ArmDesign) -> tuple[str, float] | None:
+    """The baseline characteristic (attribute or baseline score) that differs most between the
+    first treated arm and the comparator, as (variable, standardised mean difference)."""
+    if not design.has_arms or not design.treated:
+        return None
+    assert design.attribute is not None and design.comparator is not None
+    two = apply_filter(
+        dataset, CohortFilter({design.attribute: (design.treated[0], design.comparator)})
+    )
+    table = table_one(two, design.attribute).table
+    if "SMD" not in table:
+        return None
+    # Attributes that are constant in the comparator but vary in the treated arm describe the
+    # treatment (cell source, route, dose), not the patients: they are no baseline imbalance.
+    arms = two.attributes[design.attribute].astype(str)
+    treatment_descriptors = {
+        str(column)
+        for column in two.attributes.columns
+        if column != design.attribute
+        and two.attributes.loc[arms == design.comparator, column].nunique() <= 1
+        and two.attributes.loc[arms != design.comparator, column].nunique() > 1
+    }
+    names = table["variable"].astype(str).str.split(",").str[0].replace("", np.nan).ffill()
+    table = table.loc[~names.isin(treatment_descriptors)]
+    smd = pd.to_numeric(table["SMD"], errors="coerce")
+    if smd.notna().sum() == 0:
+        return None
+    row = table.loc[smd.abs().idxmax()]
+    return str(row["variable"]), float(smd.loc[smd.abs().idxmax()])

@@ -1,13 +1,16 @@
 """The dashboard as a user sees it (streamlit.testing.v1.AppTest): numbers and messages."""
 
+import json
 from pathlib import Path
 
 import pytest
 from conftest import WIDE_CSV
 from streamlit.testing.v1 import AppTest
 
-from analysis.ingest.pipeline import load_demo
+from analysis.cli import main
+from analysis.ingest.pipeline import DEMO_PATH, load_demo
 from analysis.present.format import number
+from analysis.stats.arms import compare_by_arm, resolve_arms
 from analysis.stats.compare import compare_visits
 from analysis.stats.responders import responder_analysis
 from analysis.stats.trajectory import friedman, mixed_model
@@ -24,6 +27,17 @@ def _app() -> AppTest:
 
 def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def _per_arm(dataset, outcome: str, before: str, after: str) -> list:
+    """The paired statistics of each arm (MSC, then standard care), as the page shows them."""
+    design = resolve_arms(dataset)
+    by_arm = compare_by_arm(dataset, design, outcome, before, after)
+    return [comparison.stats for comparison in by_arm.per_arm.values()]
+
+
+def _means(at) -> list[str]:
+    return [m.value for m in at.metric if m.label == "Mean change"]
 
 
 def _texts(elements) -> str:
@@ -85,22 +99,41 @@ def _keys(at) -> list[str]:
     return [w.key for w in at.sidebar.selectbox]
 
 
-def test_compare_page_shows_the_analysis_numbers(demo):
+def test_compare_page_shows_the_analysis_numbers_per_arm(demo, capsys):
     at = _app().run()
     at.switch_page("pages/compare.py").run()
     assert at.selectbox(key="cmp_outcome").value == "pain_nrs"
     assert at.selectbox(key="cmp_before").value == "baseline"
     assert at.selectbox(key="cmp_after").value == "m12"
-    expected = compare_visits(demo, "pain_nrs", "baseline", "m12").stats
-    metrics = _metrics(at)
-    assert metrics["Mean change"] == f"{number(expected.mean_change)} points"
-    assert metrics["Test result"] == "p < 0.001"
-    assert metrics["Improved by ≥ 2 points"] == (
-        f"{100 * expected.n_improved_mcid / expected.n_pairs:.0f}%"
-    )
+    # The page and the command line give the same numbers, arm by arm.
+    main(["compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m12", "--json"])
+    cli = json.loads(capsys.readouterr().out)
+    means = [m.value for m in at.metric if m.label == "Mean change"]
+    assert means == [f"{number(arm['mean_change'])} points" for arm in cli["arms"]]
+    improved = [m.value for m in at.metric if m.label == "Improved by ≥ 2 points"]
+    assert improved == [
+        f"{100 * arm['n_improved_mcid'] / arm['n_pairs']:.0f}%" for arm in cli["arms"]
+    ]
+    between = cli["between_arms"][0]
+    effect = next(m for m in at.metric if m.label == "MSC − standard care")
+    assert effect.value == f"{number(between['difference'], 2)} points"
     sentence = _texts(at.info)
-    assert f"Among the {expected.n_pairs} patients with Pain intensity" in sentence
+    for arm in cli["arms"]:
+        assert f"Among the {arm['n_pairs']} patients with Pain intensity" in sentence
     assert "Wilcoxon signed\\-rank test is the primary test because" in sentence
+    assert "The arms were not randomised" in _texts(at.caption)
+    assert "Population" in _texts(at.markdown) and "MSC \\(108 patients" in _texts(at.markdown)
+
+
+def test_compare_page_pools_only_on_request(demo):
+    at = _app().run()
+    at.sidebar.toggle(key=next(t.key for t in at.sidebar.toggle if "pooled" in t.key)).set_value(
+        True
+    ).run()
+    at.switch_page("pages/compare.py").run()
+    expected = compare_visits(demo, "pain_nrs", "baseline", "m12").stats
+    assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
+    assert "pooled here at your request" in _texts(at.caption)
 
 
 def test_compare_page_follows_the_selection(demo):
@@ -108,13 +141,14 @@ def test_compare_page_follows_the_selection(demo):
     at.switch_page("pages/compare.py").run()
     at.selectbox(key="cmp_outcome").set_value("tcss").run()
     at.selectbox(key="cmp_after").set_value("m3").run()
-    expected = compare_visits(demo, "tcss", "baseline", "m3").stats
-    assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
-    assert f"{expected.n_pairs} patients with both values" in _texts(at.caption)
+    expected = _per_arm(demo, "tcss", "baseline", "m3")
+    assert _means(at) == [f"{number(e.mean_change)} points" for e in expected]
+    for e in expected:
+        assert f"{e.n_pairs} patients with both values" in _texts(at.caption)
     statistics = _frame(at, "how / note")
     assert statistics.iloc[0].tolist()[:2] == [
         "Pairs (patients with both values)",
-        str(expected.n_pairs),
+        str(expected[0].n_pairs),  # the first arm's table (MSC)
     ]
 
 
@@ -416,8 +450,8 @@ def test_link_restores_the_compare_view(demo):
         "m1",
         "m6",
     )
-    expected = compare_visits(demo, "tcss", "m1", "m6").stats
-    assert _metrics(at)["Mean change"] == f"{number(expected.mean_change)} points"
+    expected = _per_arm(demo, "tcss", "m1", "m6")
+    assert _means(at) == [f"{number(e.mean_change)} points" for e in expected]
 
 
 def test_widget_changes_are_written_to_the_link():
