@@ -2,19 +2,23 @@
 
 import streamlit as st
 
+from analysis.present.estimand import responder_estimand
 from analysis.present.figures_followup import regression_to_mean, waterfall
-from analysis.present.tables import responder_table
-from analysis.present.wording import (
-    REGRESSION_TO_MEAN_NOTE,
-    UNCONTROLLED_CAVEAT,
-    placebo_comparison,
-)
+from analysis.present.tables import arm_difference_display, responder_table
+from analysis.present.wording import REGRESSION_TO_MEAN_NOTE, design_caveat, placebo_comparison
+from analysis.stats.arms import patients_with_baseline
 from ui import url
-from ui.arms import responders_section
+from ui.arms import estimand_card
 from ui.entry import ensure_entry
 from ui.render import chart, table
 from ui.safe import md
-from ui.state import cached_responders, require_dataset
+from ui.state import (
+    arm_design,
+    cached_largest_smd,
+    cached_responders,
+    cached_responders_by_arm,
+    require_dataset,
+)
 from ui.widgets import direction_for, outcome_picker
 
 ensure_entry()
@@ -34,56 +38,84 @@ scale = url.radio(
     pick[2], "Change as", ["percent", "points"], "resp_scale", "scale", horizontal=True
 )
 direction = direction_for(outcome)
-analysis = cached_responders(dataset, outcome, visit, direction)
-inst = analysis.instrument
-
-cards = st.columns(4)
-cards[0].metric("Patients with a baseline value", analysis.n_itt)
-cards[1].metric(f"Evaluable at {visit}", analysis.n_evaluable)
-for column, row in zip(cards[2:], analysis.rates.head(2).itertuples(), strict=False):
-    column.metric(
-        f"{row.threshold} (completers)",
-        "undefined" if row.rate_completers is None else f"{row.rate_completers:.0f}%",
-        help="Exact (Clopper-Pearson) 95% CI in the table below.",
-    )
-if analysis.n_zero_baseline:
-    st.warning(
-        f"{analysis.n_zero_baseline} patient(s) had a baseline value of 0, so their percent "
-        "change is undefined; they are not counted in the percent-based rates for completers, "
-        "and count as non-responders among all treated."
-    )
-if analysis.rates.empty:
-    st.info("Responder rates need a direction of improvement; set it above.")
+design = arm_design()
+if design.has_arms:
+    by_arm = cached_responders_by_arm(dataset, design, outcome, visit, direction)
+    analyses = by_arm.per_arm
 else:
-    table(responder_table(analysis), f"responders_{outcome}_{visit}")
+    analyses = {"": cached_responders(dataset, outcome, visit, direction)}
+first = next(iter(analyses.values()))
+inst = first.instrument
+
+estimand_card(
+    responder_estimand(
+        design, inst, visit, st.session_state.get("cohort_sentence", ""),
+        patients_with_baseline(dataset, design, outcome),
+    )
+)  # fmt: skip
+if first.rates.empty:
+    st.info("Responder rates need a direction of improvement; set it above.")
+
+for arm, analysis in analyses.items():
+    if arm:
+        st.subheader(f"{arm}" + (" (comparator)" if arm == design.comparator else ""))
+    cards = st.columns(4)
+    cards[0].metric("Patients with a baseline value", analysis.n_itt)
+    cards[1].metric(f"Evaluable at {visit}", analysis.n_evaluable)
+    for column, row in zip(cards[2:], analysis.rates.head(2).itertuples(), strict=False):
+        column.metric(
+            f"{row.threshold} (completers)",
+            "undefined" if row.rate_completers is None else f"{row.rate_completers:.0f}%",
+            help="Exact (Clopper-Pearson) 95% CI in the table below.",
+        )
+    if analysis.n_zero_baseline:
+        st.warning(
+            f"{analysis.n_zero_baseline} patient(s) had a baseline value of 0, so their percent "
+            "change is undefined; they are not counted in the percent-based rates for "
+            "completers, and count as non-responders among everyone with a baseline value."
+        )
+    if not analysis.rates.empty:
+        table(responder_table(analysis), f"responders_{outcome}_{visit}_{arm}".rstrip("_"))
+    benchmark = inst.placebo
+    # The placebo yardstick belongs to an arm's within-arm change: with a comparator it is a
+    # footnote to the treated arm, without one the only reference there is.
+    if benchmark is not None and not analysis.rates.empty and arm != design.comparator:
+        row = analysis.rates.iloc[1]
+        text = placebo_comparison(
+            benchmark,
+            inst.unit,
+            analysis.mean_change,
+            row["rate_completers"],
+            (row["ci_low_completers"], row["ci_high_completers"]),
+        )
+        if design.has_arms:
+            st.caption("Footnote: " + md(text))
+        else:
+            st.info(md(text), icon=":material/balance:")
+
+if not first.rates.empty:
     st.caption(
-        "Completers only: patients with values at baseline and this visit. All treated: every "
-        "patient with a baseline value, missing follow-up counted as not responding (the "
-        "conservative reading). Thresholds: IMMPACT 30% and 50% (Dworkin et al. 2008, J Pain) "
-        "and the instrument's clinically important difference."
+        "Completers only: patients with values at baseline and this visit. Everyone with a "
+        "baseline value: missing follow-up counted as not responding (non-responder "
+        "imputation, the conservative reading). Thresholds: IMMPACT 30% and 50% (Dworkin et "
+        "al. 2008, J Pain) and the instrument's clinically important difference."
     )
 
-benchmark = analysis.instrument.placebo
-if benchmark is not None and not analysis.rates.empty:
-    row = analysis.rates.iloc[1]
-    st.info(
-        md(
-            placebo_comparison(
-                benchmark,
-                analysis.instrument.unit,
-                analysis.mean_change,
-                row["rate_completers"],
-                (row["ci_low_completers"], row["ci_high_completers"]),
-            )
-        ),
-        icon=":material/balance:",
-    )
+if design.has_arms and not by_arm.between.empty:
+    st.subheader("Between arms: the effect estimate")
+    table(arm_difference_display(by_arm.between), f"responders_between_arms_{outcome}_{visit}")
+    st.caption("Completers; difference in percentage points with Newcombe's 95% interval.")
+st.caption(md(design_caveat(design, cached_largest_smd(dataset, design))))
 
-chart(waterfall(analysis, scale), f"{outcome}_{visit}_waterfall")
-if not analysis.rates.empty:
-    responders_section(dataset, outcome, visit, direction)
+shown_arm = next(iter(analyses))
+if design.has_arms:
+    shown_arm = st.radio(
+        "Patients shown in the charts", list(analyses), horizontal=True, key="resp_chart_arm"
+    )
+analysis = analyses[shown_arm]
+suffix = f"_{shown_arm}" if shown_arm else ""
+chart(waterfall(analysis, scale), f"{outcome}_{visit}_waterfall{suffix}")
 st.subheader("Regression to the mean")
 left, right = st.columns([3, 2])
-chart(regression_to_mean(analysis), f"{outcome}_{visit}_regression_to_mean", left)
+chart(regression_to_mean(analysis), f"{outcome}_{visit}_regression_to_mean{suffix}", left)
 right.markdown(md(REGRESSION_TO_MEAN_NOTE))
-st.caption(md(UNCONTROLLED_CAVEAT))

@@ -362,3 +362,30 @@ def table1_display(table: pd.DataFrame) -> pd.DataFrame:
     if "p-value" in shown:
         shown["p-value"] = shown["p-value"].map(lambda v: "" if pd.isna(v) else format_p(v))
     return shown
+
+
+def arm_difference_display(between: pd.DataFrame) -> pd.DataFrame:
+    """Between-arm responder differences as read on a page: 'k/n (p%)' per arm, the difference
+    in percentage points with its interval."""
+
+    def share(k: int, n: int) -> str:
+        return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "no patients"
+
+    rows = []
+    for row in between.to_dict("records"):
+        difference = row.get("difference")
+        rows.append(
+            {
+                "threshold": row["threshold"],
+                "arm": row["arm"],
+                "responders in arm": share(row["responders_arm"], row["n_arm"]),
+                "comparator": row["comparator"],
+                "responders in comparator": share(
+                    row["responders_comparator"], row["n_comparator"]
+                ),
+                "difference (points of %)": "undefined" if difference is None
+                else f"{number(difference, 1)} ({number(row['ci_low'], 1)} to "
+                f"{number(row['ci_high'], 1)})",
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)

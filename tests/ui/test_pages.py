@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from analysis.cli import main
 from analysis.ingest.pipeline import DEMO_PATH, load_demo
 from analysis.present.format import number
-from analysis.stats.arms import compare_by_arm, resolve_arms
+from analysis.stats.arms import compare_by_arm, resolve_arms, responders_by_arm
 from analysis.stats.compare import compare_visits
 from analysis.stats.responders import responder_analysis
 from analysis.stats.trajectory import friedman, mixed_model
@@ -288,31 +288,54 @@ def test_over_time_by_group_and_median():
     }
 
 
-def test_responders_page_with_placebo_benchmark(demo):
+def test_responders_page_per_arm_with_placebo_footnote(demo):
     at = _app().run()
     at.switch_page("pages/responders.py").run()
     assert not at.exception
     visit = at.selectbox(key="resp_visit").value
     assert visit == "m12"
-    expected = responder_analysis(demo, "pain_nrs", "m12").rates.set_index("threshold")
-    metrics = _metrics(at)
-    assert metrics["≥50% improvement (completers)"] == (
-        f"{expected.loc['≥50% improvement', 'rate_completers']:.0f}%"
-    )
-    table = at.dataframe[0].value
+    by_arm = responders_by_arm(demo, resolve_arms(demo), "pain_nrs", "m12")
+    assert [m.value for m in at.metric if m.label == "Patients with a baseline value"] == [
+        "108",
+        "42",
+    ]
+    halves = [m.value for m in at.metric if m.label == "≥50% improvement (completers)"]
+    assert halves == [
+        f"{r.rates.set_index('threshold').loc['≥50% improvement', 'rate_completers']:.0f}%"
+        for r in by_arm.per_arm.values()
+    ]
+    table = at.dataframe[0].value  # the MSC arm's table
     assert table.columns.tolist()[1:] == [
         "completers only (95% CI)",
         "everyone with a baseline, missing = non-responder (95% CI)",
     ]
-    half = expected.loc["≥50% improvement"]
+    half = by_arm.per_arm["MSC"].rates.set_index("threshold").loc["≥50% improvement"]
     row = table.set_index("responder definition").loc["≥50% improvement"]
     assert row["everyone with a baseline, missing = non-responder (95% CI)"] == (
         f"{int(half['responders'])}/{int(half['n_itt'])} = {half['rate_itt']:.0f}% "
         f"({half['ci_low_itt']:.0f}% to {half['ci_high_itt']:.0f}%)"
     )
-    assert "placebo arms of 21 randomised trials" in _texts(at.info)
-    assert "1\\.54 points" in _texts(at.info)
+    between = _frame(at, "difference (points of %)")
+    assert list(between["arm"].unique()) == ["MSC"]
+    # with a comparator the placebo benchmark is a footnote to the treated arm, not a verdict
+    assert "placebo arms of 21 randomised trials" not in _texts(at.info)
+    footnotes = _texts(at.caption)
+    assert "Footnote: In the placebo arms of 21 randomised trials" in footnotes
+    assert "−1\\.54 points" in footnotes
     assert "regression to the mean" in _texts(at.markdown)
+
+
+def test_responders_page_without_arms_shows_the_placebo_box(demo):
+    at = _app().run()
+    key = next(k for k in _keys(at) if k.startswith("arm_attribute::"))
+    at.sidebar.selectbox(key=key).set_value("(no arms: one group)").run()
+    at.switch_page("pages/responders.py").run()
+    expected = responder_analysis(demo, "pain_nrs", "m12").rates.set_index("threshold")
+    assert _metrics(at)["≥50% improvement (completers)"] == (
+        f"{expected.loc['≥50% improvement', 'rate_completers']:.0f}%"
+    )
+    assert "placebo arms of 21 randomised trials" in _texts(at.info)
+    assert "without a control group" in _texts(at.caption)
 
 
 def test_responders_page_other_outcome_has_no_placebo_box():
