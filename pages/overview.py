@@ -4,12 +4,19 @@ import streamlit as st
 
 from analysis.instruments import lookup
 from analysis.present.figures import completeness_bars
-from analysis.present.tables import summary_display
-from analysis.present.wording import UNCONTROLLED_CAVEAT
+from analysis.present.tables import summary_between_display, summary_display
+from analysis.present.wording import design_caveat
 from ui.entry import ensure_entry
 from ui.render import chart, table
 from ui.safe import md
-from ui.state import cached_summary, directions, require_dataset
+from ui.state import (
+    arm_design,
+    cached_largest_smd,
+    cached_summary,
+    cached_summary_by_arm,
+    directions,
+    require_dataset,
+)
 
 ensure_entry()
 
@@ -32,7 +39,10 @@ columns[3].metric(
     len(report.warnings),
     help="Details, with rows and columns, on the Data page.",
 )
-st.warning(UNCONTROLLED_CAVEAT, icon=":material/warning:")
+design = arm_design()
+st.warning(
+    md(design_caveat(design, cached_largest_smd(dataset, design))), icon=":material/warning:"
+)
 
 left, right = st.columns([3, 2])
 with left:
@@ -42,15 +52,28 @@ with right:
     st.caption("Patients with at least one value at each visit.")
     table(dataset.completeness(), "follow_up_completeness")
 
-st.subheader("Every outcome against baseline")
+st.subheader("Every outcome against baseline" + (" in each arm" if design.has_arms else ""))
 st.caption(
-    "Patients with values at baseline and at the visit. p comes from the test recommended for "
-    "each row's data (see Compare visits for the reasons). Many rows are tested at once here: "
-    "treat p-values as descriptive."
+    "Patients with values at baseline and at the visit. p comes from the primary test for "
+    "each outcome's scale (see Compare visits for the reasons). Many rows are tested at once "
+    "here: treat p-values as descriptive."
 )
-summary = cached_summary(dataset, tuple(sorted(directions().items())))
-shown = summary_display(summary)
-table(shown, "every_outcome_against_baseline", height=min(36 * (len(shown) + 1) + 4, 1400))
+direction_items = tuple(sorted(directions().items()))
+if design.has_arms:
+    per_arm, between = cached_summary_by_arm(dataset, design, direction_items)
+    shown = summary_display(per_arm)
+    table(shown, "every_outcome_against_baseline_by_arm",
+          height=min(36 * (len(shown) + 1) + 4, 1400))  # fmt: skip
+    st.subheader("Between arms: difference in mean change")
+    st.caption(
+        "Each arm minus the comparator, with Welch's 95% interval: the comparison that can "
+        "separate treatment from placebo response and regression to the mean."
+    )
+    table(summary_between_display(between), "every_outcome_between_arms")
+else:
+    summary = cached_summary(dataset, direction_items)
+    shown = summary_display(summary)
+    table(shown, "every_outcome_against_baseline", height=min(36 * (len(shown) + 1) + 4, 1400))
 
 with st.expander("Patients with a value, by outcome and visit"):
     counts = dataset.outcome_completeness()

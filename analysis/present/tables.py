@@ -126,8 +126,10 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
             return "direction unknown"
         return f"{int(row['n_improved'])} ({row['pct_improved']:.0f}%)"
 
+    arm = {"arm": summary["arm"]} if "arm" in summary else {}
     return pd.DataFrame(
         {
+            **arm,
             "outcome": [lookup(o).label for o in summary["outcome"]],
             "visit": summary["visit"],
             "pairs": summary["n_pairs"].astype(int),
@@ -389,3 +391,25 @@ def arm_difference_display(between: pd.DataFrame) -> pd.DataFrame:
             }
         )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def summary_between_display(between: pd.DataFrame) -> pd.DataFrame:
+    """Between-arm differences in mean change per outcome and visit, as read on a page."""
+    if between.empty:
+        return pd.DataFrame(columns=["outcome", "visit", "arm", "difference (95% CI)", "p"])
+    return pd.DataFrame(
+        {
+            "outcome": [lookup(o).label for o in between["outcome"]],
+            "visit": between["visit"],
+            "arm − comparator": between["arm"] + " − " + between["comparator"],
+            "patients": between["n_arm"].astype(str) + " / " + between["n_comparator"].astype(str),
+            "difference in mean change (95% CI)": [
+                "undefined" if d is None or pd.isna(d)
+                else f"{number(d, 2)} ({number(lo, 2)} to {number(hi, 2)})"
+                for d, lo, hi in zip(
+                    between["difference"], between["ci_low"], between["ci_high"], strict=True
+                )
+            ],
+            "p (Welch)": between["p_value"].map(format_p),
+        }
+    )  # fmt: skip

@@ -73,16 +73,21 @@ def test_overview_on_the_demo_cohort(demo):
         "Outcomes": "10",
         "Data warnings": "0",
     }
-    assert "without a control group" in _texts(at.warning)
+    caveat = _texts(at.warning)
+    assert "The arms were not randomised" in caveat
+    assert "standardised mean difference −0\\.49" in caveat  # monofilament, not the dose
     assert "these patients are synthetic" in _texts(at.info)
     assert at.sidebar.radio(key="source").value == "Demo cohort (synthetic)"
     summary = at.dataframe[1].value
     first = summary.iloc[0]
-    assert (first["outcome"], first["visit"], first["pairs"]) == (
+    assert (first["arm"], first["outcome"], first["visit"], first["pairs"]) == (
+        "MSC",
         "Pain intensity (NRS 0–10)",
         "m1",
-        compare_visits(demo, "pain_nrs", "baseline", "m1").stats.n_pairs,
+        _per_arm(demo, "pain_nrs", "baseline", "m1")[0].n_pairs,
     )
+    between = _frame(at, "difference in mean change (95% CI)")
+    assert between.iloc[0]["arm − comparator"] == "MSC − standard care"
 
 
 @pytest.mark.parametrize(("path", "title"), PAGES.items())
