@@ -21,7 +21,7 @@ from ui.state import (
     cached_largest_smd,
     require_dataset,
 )
-from ui.widgets import direction_for, outcome_picker
+from ui.widgets import direction_for, follow_up_picker, outcome_picker
 
 ensure_entry()
 
@@ -34,14 +34,11 @@ before = url.selectbox(
     pick[1], "First visit", dataset.visits, "cmp_before", "before",
     default=dataset.visits.index(dataset.baseline),
 )  # fmt: skip
-with_data = dataset.wide(outcome).columns
-later = [v for v in dataset.visits if v != before and v in with_data]
-after_default = later[-1] if later else dataset.visits[-1]
+with_data = set(dataset.wide(outcome).columns)
 after_options = [v for v in dataset.visits if v != before]
-after = url.selectbox(
-    pick[2], "Second visit", after_options, "cmp_after", "after",
-    default=after_options.index(after_default) if after_default in after_options else 0,
-)  # fmt: skip
+after = follow_up_picker(
+    dataset, outcome, after_options, "cmp_after", "after", pick[2], "Second visit"
+)
 
 direction = direction_for(outcome)
 design = arm_design()

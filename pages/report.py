@@ -4,11 +4,9 @@ import datetime as dt
 
 import streamlit as st
 
-from analysis.stats.compare import default_follow_up
-from ui import url
 from ui.entry import ensure_entry
 from ui.state import cached_report, require_dataset
-from ui.widgets import outcome_picker
+from ui.widgets import follow_up_picker, outcome_picker
 
 ensure_entry()
 
@@ -25,8 +23,7 @@ follow = [v for v in dataset.follow_up_visits if v in set(dataset.wide(outcome).
 if not follow:
     st.error("This outcome has no follow-up visit with data.")
     st.stop()
-default = follow.index(default_follow_up(dataset, outcome))
-visit = url.selectbox(pick[1], "Follow-up visit", follow, "report_visit", "visit", default)
+visit = follow_up_picker(dataset, outcome, follow, "report_visit", "visit", pick[1])
 
 
 html_text = cached_report(

@@ -19,7 +19,7 @@ from ui.state import (
     cached_responders_by_arm,
     require_dataset,
 )
-from ui.widgets import direction_for, outcome_picker
+from ui.widgets import direction_for, follow_up_picker, outcome_picker
 
 ensure_entry()
 
@@ -33,7 +33,7 @@ follow_ups = [v for v in dataset.follow_up_visits if v in with_data]
 if not follow_ups:
     st.error("This outcome has no follow-up visit with data.")
     st.stop()
-visit = url.selectbox(pick[1], "Visit", follow_ups, "resp_visit", "visit", len(follow_ups) - 1)
+visit = follow_up_picker(dataset, outcome, follow_ups, "resp_visit", "visit", pick[1], "Visit")
 scale = url.radio(
     pick[2], "Change as", ["percent", "points"], "resp_scale", "scale", horizontal=True
 )

@@ -87,6 +87,14 @@ def _load(
     )
 
 
+def _linked_upload() -> tuple[str, str] | None:
+    """(fingerprint, name) of the uploaded file a link was made on, if the link names one."""
+    fingerprint = st.query_params.get("src")
+    if not fingerprint:
+        return None
+    return str(fingerprint), str(st.query_params.get("src_name", "an uploaded file"))
+
+
 def data_source_sidebar() -> None:
     """Render the data-source controls and put the loaded cohort in session state."""
     sidebar = st.sidebar
@@ -95,6 +103,10 @@ def data_source_sidebar() -> None:
     start = start_file()
     if start is not None:
         options.insert(0, SOURCE_START)
+    linked = _linked_upload()
+    if linked is not None and "source" not in st.session_state:
+        # A link made on an uploaded file opens on the upload box, never silently on the demo.
+        st.session_state["source"] = SOURCE_UPLOAD
     choice = sidebar.radio("Data source", options, key="source")
     data: bytes | None = None
     name = ""
@@ -112,12 +124,25 @@ def data_source_sidebar() -> None:
         upload = sidebar.file_uploader("Outcome file", key="upload", help=UPLOAD_HELP)
         if upload is not None:
             data, name = upload.getvalue(), upload.name
+    digest = hashlib.sha256(data).hexdigest() if data is not None else ""  # once per rerun
+    if linked is not None and digest[:12] != linked[0]:
+        st.warning(
+            f"This link was made on an uploaded file, {md(linked[1])}, fingerprint "
+            f"{md(linked[0])}. Upload it again to see the same view.",
+            icon=":material/link_off:",
+        )
     if data is None:
         st.session_state["load"] = None
         st.session_state["dataset"] = None
         return
+    if choice == SOURCE_UPLOAD:
+        st.query_params["src"] = digest[:12]
+        st.query_params["src_name"] = name
+    else:
+        for param in ("src", "src_name"):
+            if param in st.query_params:
+                del st.query_params[param]
 
-    digest = hashlib.sha256(data).hexdigest()  # hashed once per rerun: uploads can be large
     fingerprint = digest[:16]
     st.session_state["source_sha256"] = digest
     drop_key, dates_key = f"drop::{fingerprint}", f"dates::{fingerprint}"

@@ -49,3 +49,22 @@ def direction_for(outcome: str) -> str | None:
     else:
         directions().pop(outcome, None)
     return direction
+
+
+def follow_up_picker(
+    dataset: Dataset,
+    outcome: str,
+    options: list[str],
+    key: str,
+    param: str,
+    container=st,
+    label: str = "Follow-up visit",
+) -> str:
+    """A follow-up visit shared across pages: the one chosen last on any page if it fits,
+    else the latest visit at least half of the baseline patients reached."""
+    shared = st.session_state.get("visit")
+    default = shared if shared in options else dataset.default_follow_up_visit(outcome)
+    index = options.index(default) if default in options else len(options) - 1
+    visit = url.selectbox(container, label, options, key, param, index)
+    st.session_state["visit"] = visit
+    return visit

@@ -122,10 +122,9 @@ def compare_visits(
 
 
 def default_follow_up(dataset: Dataset, outcome: str) -> str | None:
-    """The last follow-up visit at which the outcome has any value."""
-    present = set(dataset.wide(outcome).columns)
-    follow = [v for v in dataset.follow_up_visits if v in present]
-    return follow[-1] if follow else None
+    """The latest visit at least half of the baseline patients reached (never a label held by
+    one patient): Dataset.default_follow_up_visit."""
+    return dataset.default_follow_up_visit(outcome)
 
 
 def outcome_scale(dataset: Dataset, outcome: str) -> Scale:

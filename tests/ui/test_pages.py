@@ -1,5 +1,6 @@
 """The dashboard as a user sees it (streamlit.testing.v1.AppTest): numbers and messages."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -512,3 +513,29 @@ def test_stale_link_falls_back_with_a_note():
     at = _open("pages/explorer.py", min_group="many")
     assert at.number_input(key="min_group").value == 5
     assert "min\\_group=many does not fit" in _texts(at.info)
+
+
+def test_link_to_an_uploaded_file_says_so_and_reupload_restores_it():
+    digest = hashlib.sha256(WIDE_CSV.encode()).hexdigest()[:12]
+    at = _app()
+    at.query_params["src"] = digest
+    at.query_params["src_name"] = "clinic.csv"
+    at.query_params["outcome"] = "pain_nrs"
+    at.run()
+    assert at.sidebar.radio(key="source").value == "Upload a file"  # not the demo, silently
+    message = _texts(at.warning)
+    assert f"This link was made on an uploaded file, clinic\\.csv, fingerprint {digest}" in message
+    at.sidebar.file_uploader(key="upload").set_value(("clinic.csv", WIDE_CSV.encode(), "text/csv"))
+    at.run()
+    assert "This link was made on an uploaded file" not in _texts(at.warning)
+    assert _metrics(at)["Patients"] == "3"
+
+
+def test_visit_choice_follows_the_user_across_pages():
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_after").set_value("m6").run()
+    at.switch_page("pages/responders.py").run()
+    assert at.selectbox(key="resp_visit").value == "m6"
+    at.switch_page("pages/report.py").run()
+    assert at.selectbox(key="report_visit").value == "m6"
