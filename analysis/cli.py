@@ -483,8 +483,10 @@ def _check(dataset, outcome=None, visit=None, attribute=None) -> str:
 def _cmd_report(args) -> int:
     dataset = _load(args)
     outcome = args.outcome or dataset.outcomes[0]
-    visit = args.visit or default_follow_up(dataset, outcome)
-    _require(_check(dataset, outcome=outcome, visit=visit) if visit else "No follow-up visit.")
+    visit = _visit(dataset, args.visit) if args.visit else default_follow_up(dataset, outcome)
+    if visit is None:
+        raise _Exit(EXIT_USAGE, "No follow-up visit.")
+    _require(_check(dataset, outcome=outcome, visit=visit))
     digest = fingerprint(Path(args.file).read_bytes()) if "://" not in args.file else "database"
     html_text = build_report(ReportInput(dataset, outcome, visit, digest))
     Path(args.out).write_text(html_text, encoding="utf-8")

@@ -79,7 +79,10 @@ def cohort_sidebar(
                 low, high, step = _bounds(dataset, attribute)
                 if key not in st.session_state:
                     st.session_state[key] = (low, high)
-                value = st.slider(attribute, low, high, step=step, key=key)
+                # A (low, high) value in session state makes this a range slider.
+                value: tuple[float, float] = st.slider(  # type: ignore[assignment]
+                    attribute, low, high, step=step, key=key
+                )
                 if tuple(value) != (low, high):
                     numeric[attribute] = (float(value[0]), float(value[1]))
     cohort = CohortFilter(categorical, numeric)

@@ -191,7 +191,7 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
         + (_table(mixed_model_table(model)) if not model.estimates.empty else _p(model.reason))
         + "</section>"
     )
-    if used["responders"]:
+    if used["responders"] and responders is not None:
         sections.append(
             f"<section><h2>Responders at {html.escape(visit)}</h2>"
             + _table(responder_table(responders))

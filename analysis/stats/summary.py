@@ -72,7 +72,7 @@ def _pairs(dataset: Dataset, outcomes: list[str]):
     n_o, n_v = len(outcomes), len(visits)
     # 32-bit keys when they fit: half the memory traffic over tens of millions of rows.
     wide = np.int32 if (len(patients) + 1) * n_o < 2**31 else np.int64
-    key = p.astype(wide, copy=False) * wide(n_o) + o
+    key = p.astype(wide, copy=False) * np.asarray(n_o, dtype=wide) + o
     at_base = v == visits.index(dataset.baseline)
     base = np.full((len(patients) + 1) * n_o, np.nan)
     base[key[at_base]] = x[at_base]
@@ -151,12 +151,14 @@ def cohort_summary(
         df = n - 1
         p_t = 2 * stats.t.sf(np.abs(t), df)
         half = stats.t.ppf(0.975, df) * se
-    grid = _grid(d)
-    step, q = grid if grid is not None else (None, None)
+    on_grid = _grid(d)
+    step, q = on_grid if on_grid is not None else (None, None)
     # Large cells on a grid: everything from one 2-D histogram, no sort. Others: per cell.
     quick = (n > SHAPIRO_MAX) if step is not None else np.zeros(n_cells, dtype=bool)
-    hist2d, low = None, 0
+    hist2d: np.ndarray | None = None
+    low = 0
     if quick.any():
+        assert q is not None and step is not None  # quick cells exist only on a grid
         cell_q = cell
         if not quick.all():
             rows_q = quick[cell]
@@ -191,15 +193,16 @@ def cohort_summary(
             result.update(outcome=outcome, label=instrument.label, visit=visit)
             rows.append({k: result.get(k) for k in SUMMARY_COLUMNS})
             continue
+        assert hist2d is not None and step is not None  # quick cells exist only on a grid
         hist = hist2d[c]
         nonempty = np.flatnonzero(hist)
         cell_hist = hist[nonempty[0] : nonempty[-1] + 1]
         cell_low = low + int(nonempty[0])
-        grid = _grid_cell(cell_hist, cell_low, step)
+        ranks = _grid_cell(cell_hist, cell_low, step)
         row = _moments_row(c, n, mean_b, mean_a, mean_d, sd, half, p_t)
         row.update(outcome=outcome, label=instrument.label, visit=visit)
-        row.update(wilcoxon_v=grid["v"], p_value_wilcoxon=grid["p_wilcoxon"],
-                   hodges_lehmann=grid["hodges_lehmann"])  # fmt: skip
+        row.update(wilcoxon_v=ranks["v"], p_value_wilcoxon=ranks["p_wilcoxon"],
+                   hodges_lehmann=ranks["hodges_lehmann"])  # fmt: skip
         _recommend_large(row, scales[outcome])
         _direction_counts(row, cell_hist, cell_low, step, instrument.direction, instrument.mcid_abs)
         rows.append({k: row.get(k) for k in SUMMARY_COLUMNS})

@@ -111,7 +111,8 @@ def table_one(
     sizes = group_of.value_counts() if group_of is not None else pd.Series(dtype=int)
     suppressed = small_groups(sizes.reindex(groups), min_group) if groups else []
 
-    rows = [{"variable": "n", "level": "", "missing": "", "overall": str(len(data)),
+    rows: list[dict[str, object]] = [{"variable": "n", "level": "", "missing": "",
+                                      "overall": str(len(data)),
              **{g: str(int(sizes[g])) for g in groups}}]  # fmt: skip
     for column, kind in kinds.items():
         values = data[column]
@@ -120,7 +121,7 @@ def table_one(
         if kind == "numeric":
             normal = _is_normal(values)
             label = f"{column}, {'mean (SD)' if normal else 'median [Q1,Q3]'}"
-            row = {"variable": label, "level": "", "missing": missing,
+            row: dict[str, object] = {"variable": label, "level": "", "missing": missing,
                    "overall": _format_numeric(values, normal)}  # fmt: skip
             row.update({g: _format_numeric(parts[g], normal) for g in groups})
             if len(groups) >= 2:
