@@ -2,12 +2,17 @@
 
 Every entry names its source. Where no clinically important difference has been
 established for the instrument, the registry says so (``None``) instead of inventing one.
+Measurement error is kept apart from importance: a smallest real difference (vibration
+perception threshold) is not a clinically important difference, and where a publication gives
+change by degree of an anchor (sleep interference by degree of pain relief) the registry keeps
+that table instead of one threshold. Placebo-arm changes are recorded for symptom and
+impairment scores as well as pain: placebo arms improve on those too.
 Unknown outcome codes are accepted with direction unknown: the app never guesses.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pandas as pd
@@ -32,6 +37,16 @@ class PlaceboBenchmark:
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A change on the instrument observed with a degree of an external anchor (for example the
+    degree of pain relief), where a publication gives a table of these instead of one threshold."""
+
+    label: str  # the anchor's level ("moderate")
+    change: float  # mean change on the instrument at that level, signed, in its unit
+    criterion: str = ""  # what the level means ("30% to <50%")
+
+
+@dataclass(frozen=True)
 class Instrument:
     code: str
     label: str
@@ -47,6 +62,17 @@ class Instrument:
     scale: Scale = "ordinal"
     placebo: PlaceboBenchmark | None = None
     mcid_reference: str | None = None  # key in analysis.references for the MCID
+    # Measurement error, not importance: the smallest change (percent of the first value) that
+    # exceeds test-retest noise. Shown apart from the clinically important difference.
+    smallest_real_difference_pct: float | None = None
+    smallest_real_difference_note: str = ""  # e.g. "device-specific"
+    smallest_real_difference_reference: str | None = None  # key in analysis.references
+    # A published table of change by anchor level, where there is no single threshold.
+    anchors: tuple[Anchor, ...] = ()
+    anchors_basis: str = ""  # where the table comes from, in words
+    anchors_reference: str | None = None  # key in analysis.references
+    # Why no clinically important difference is listed when one has been published.
+    mcid_unlisted: str = ""
 
     @property
     def short_label(self) -> str:
@@ -68,7 +94,7 @@ class Instrument:
         """The absolute clinically important difference with its unit ('2 points')."""
         if self.mcid_abs is None:
             return "not established"
-        return f"{_num(self.mcid_abs)} {self.unit}".strip()
+        return _quantity(self.mcid_abs, self.unit)
 
     def mcid_text(self) -> str:
         parts = []
@@ -78,6 +104,70 @@ class Instrument:
             parts.append(f"{_num(self.mcid_pct)}%")
         return " or ".join(parts) if parts else "not established"
 
+    def smallest_real_difference_text(self) -> str:
+        """'smallest real difference 25% (device-specific)', or '' when there is none."""
+        if self.smallest_real_difference_pct is None:
+            return ""
+        note = (
+            f" ({self.smallest_real_difference_note})" if self.smallest_real_difference_note else ""
+        )
+        return f"smallest real difference {self.smallest_real_difference_pct:.0f}%{note}"
+
+    def anchors_text(self) -> str:
+        """The anchor table in one line, or '' when there is none."""
+        if not self.anchors:
+            return ""
+        levels = ", ".join(
+            f"{a.label}{f' ({a.criterion})' if a.criterion else ''} {_signed(a.change)}"
+            for a in self.anchors
+        )
+        unit = f" {self.unit}" if self.unit else ""
+        basis = f"{self.anchors_basis}: " if self.anchors_basis else ""
+        return f"{basis}{levels}{unit}"
+
+    def importance_text(self) -> str:
+        """What the registry knows about a meaningful change, for the registry table: the
+        clinically important difference; else 'none published' (or 'not established' for an
+        outcome not in the registry), followed by a smallest real difference or an anchor table
+        where one is published."""
+        if self.mcid_abs is not None or self.mcid_pct is not None:
+            parts = [self.mcid_text()]
+        elif self.anchors:
+            parts = ["no single threshold"]
+        elif self.mcid_unlisted:
+            parts = [self.mcid_unlisted]
+        else:
+            parts = ["none published" if self.known else "not established"]
+        parts += [t for t in (self.smallest_real_difference_text(), self.anchors_text()) if t]
+        return "; ".join(parts)
+
+    def placebo_text(self) -> str:
+        """The published placebo-arm change in words, or '' when there is none."""
+        p = self.placebo
+        if p is None:
+            return ""
+        unit = f" {self.unit}" if self.unit else ""
+        trials = f"{p.n_trials} trial{'s' if p.n_trials != 1 else ''}"
+        rate = f", {p.rate_50pct:g}% reached a 50% reduction" if p.rate_50pct is not None else ""
+        return f"{_signed(p.mean_change)}{unit} ({trials}, {p.population}{rate})"
+
+
+def _quantity(x: float, unit: str) -> str:
+    """'2 points', '1 point', '0.5 %'."""
+    if x == 1 and unit in ("points", "sites"):
+        unit = unit[:-1]
+    return f"{_num(x)} {unit}".strip()
+
+
+def _and(citation: str, what: str, other: str) -> str:
+    """Two sources in one line: 'citation; what: other' (without a full stop before ';')."""
+    return f"{citation.rstrip('.')}; {what}: {other}"
+
+
+def _signed(x: float) -> str:
+    """A signed number with a true minus sign: '−0.9', '+1'."""
+    return f"{x:+g}".replace("-", "−")
+
 
 def _num(x: float) -> str:
     return f"{x:g}"
@@ -85,6 +175,9 @@ def _num(x: float) -> str:
 
 FARRAR_2001 = cite("farrar2001")
 DWORKIN_2008 = cite("dworkin2008")
+# The pooled placebo arms of two identical 1-year ruboxistaurin trials (Diabetes Care 2007;30:2626):
+# symptoms and impairment scores improved on placebo, not only pain.
+_RBX_PLACEBO_POPULATION = "mild symptomatic DPN, over 1 year"
 
 _REGISTRY: tuple[Instrument, ...] = (
     Instrument(
@@ -114,6 +207,20 @@ _REGISTRY: tuple[Instrument, ...] = (
         DWORKIN_2008 + " (30% reduction = moderately important)",
     ),
     Instrument(
+        "bpi_interference",
+        "Brief Pain Inventory pain interference (BPI 0–10)",
+        "points",
+        0,
+        10,
+        "lower",
+        1,
+        None,
+        _and(cite("cleeland1994"), "clinically important change (1 point)", DWORKIN_2008),
+        note="Mean of the seven interference items (general activity, mood, walking, work, "
+        "relations, sleep, enjoyment of life).",
+        mcid_reference="dworkin2008",
+    ),
+    Instrument(
         "sleep_interference",
         "Daily sleep interference (0–10)",
         "points",
@@ -122,7 +229,15 @@ _REGISTRY: tuple[Instrument, ...] = (
         "lower",
         None,
         None,
-        cite("vernon2008"),
+        _and(cite("vernon2008"), "change by pain relief", cite("pregabalin_dsi_pooled")),
+        anchors=(
+            Anchor("marginal", -0.9, "0% to <15%"),
+            Anchor("minimal", -1.7, "15% to <30%"),
+            Anchor("moderate", -2.3, "30% to <50%"),
+            Anchor("substantial", -4.0, "≥50%"),
+        ),
+        anchors_basis="mean change by pain relief, 10 pooled pregabalin trials (DPN and PHN)",
+        anchors_reference="pregabalin_dsi_pooled",
     ),
     Instrument(
         "tcss",
@@ -195,6 +310,33 @@ _REGISTRY: tuple[Instrument, ...] = (
         "Young MJ et al. Diabetologia 1993;36:150-154",
     ),
     Instrument(
+        "nis_ll",
+        "Neuropathy Impairment Score of the lower limbs (NIS(LL) 0–88)",
+        "points",
+        0,
+        88,
+        "lower",
+        2,
+        None,
+        cite("dyck1997").rstrip(".") + " (a 2-point change is taken as clinically meaningful)",
+        placebo=PlaceboBenchmark(-0.63, None, 2, _RBX_PLACEBO_POPULATION, "rbx_placebo2007"),
+        mcid_reference="dyck1997",
+    ),
+    Instrument(
+        "ntss6",
+        "Neuropathy Total Symptom Score-6 (NTSS-6 0–21.96)",
+        "points",
+        0,
+        21.96,
+        "lower",
+        None,
+        None,
+        cite("bastyr2005"),
+        placebo=PlaceboBenchmark(-3.73, None, 2, _RBX_PLACEBO_POPULATION, "rbx_placebo2007"),
+        mcid_unlisted="reported by the validation study (Bastyr 2005); not listed here until "
+        "checked against it",
+    ),
+    Instrument(
         "monofilament",
         "10 g monofilament: sites felt (0–10)",
         "sites",
@@ -216,7 +358,11 @@ _REGISTRY: tuple[Instrument, ...] = (
         None,
         None,
         "Young MJ et al. The prediction of diabetic neuropathic foot ulceration using vibration "
-        "perception thresholds. Diabetes Care 1994;17:557-560 (biothesiometer, 0-50 V)",
+        "perception thresholds. Diabetes Care 1994;17:557-560 (biothesiometer, 0-50 V); "
+        "smallest real difference: " + cite("dominguez_munoz2020"),
+        smallest_real_difference_pct=24.94,
+        smallest_real_difference_note="device-specific: Vibratron II",
+        smallest_real_difference_reference="dominguez_munoz2020",
     ),
     Instrument(
         "sural_snap",
@@ -307,8 +453,8 @@ _REGISTRY: tuple[Instrument, ...] = (
 # Measurements on a continuous scale (devices, laboratory values, visual analogue and many-level
 # sum scores); every other entry is a bounded score with few levels (ordinal).
 _CONTINUOUS = frozenset(
-    {"pain_vas", "vpt", "sural_snap", "sural_scv", "peroneal_mcv", "norfolk_qol", "hba1c",
-     "hba1c_mmol"}
+    {"pain_vas", "bpi_interference", "nis_ll", "ntss6", "vpt", "sural_snap", "sural_scv",
+     "peroneal_mcv", "norfolk_qol", "hba1c", "hba1c_mmol"}
 )  # fmt: skip
 REGISTRY: dict[str, Instrument] = {
     inst.code: replace(inst, scale="continuous") if inst.code in _CONTINUOUS else inst
@@ -337,7 +483,7 @@ def lookup(code: str, direction_override: Direction | None = None) -> Instrument
             known=False,
         )
     if direction_override is not None:
-        inst = Instrument(**{**asdict(inst), "direction": direction_override})
+        inst = replace(inst, direction=direction_override)  # asdict would flatten placebo, anchors
     return inst
 
 
@@ -351,7 +497,8 @@ def registry_table(codes: list[str] | None = None) -> pd.DataFrame:
             "unit": [i.unit for i in entries],
             "valid range": [i.range_text() for i in entries],
             "better when": [i.direction_text() for i in entries],
-            "clinically important difference": [i.mcid_text() for i in entries],
+            "clinically important difference": [i.importance_text() for i in entries],
+            "placebo-arm change": [i.placebo_text() for i in entries],
             "source": [i.source for i in entries],
         }
     )

@@ -47,6 +47,44 @@ _WORKS: tuple[Reference, ...] = (
         "neuropathic pain and postherpetic neuralgia. J Pain Symptom Manage 2008;36:54-68.",
     ),
     Reference(
+        "cleeland1994",
+        "Cleeland CS, Ryan KM. Pain assessment: global use of the Brief Pain Inventory. Ann Acad "
+        "Med Singapore 1994;23:129-138.",
+    ),
+    Reference(
+        "dyck1997",
+        "Dyck PJ, Davies JL, Litchy WJ, O'Brien PC. Longitudinal assessment of diabetic "
+        "polyneuropathy using a composite score in the Rochester Diabetic Neuropathy Study "
+        "cohort. Neurology 1997;49:229-239.",
+    ),
+    Reference(
+        "bastyr2005",
+        "Bastyr EJ 3rd et al. Development and validity testing of the Neuropathy Total Symptom "
+        "Score-6: questionnaire for the study of sensory symptoms of diabetic peripheral "
+        "neuropathy. Clin Ther 2005;27:1278-1294.",
+        "10.1016/j.clinthera.2005.08.002",
+    ),
+    Reference(
+        "rbx_placebo2007",
+        "Factors that impact symptomatic diabetic peripheral neuropathy in placebo-administered "
+        "patients from two 1-year clinical trials (262 placebo patients of two identical phase 3 "
+        "ruboxistaurin trials, mild DPN). Diabetes Care 2007;30(10):2626.",
+    ),
+    Reference(
+        "dominguez_munoz2020",
+        "Domínguez-Muñoz FJ et al. Test-retest reliability of vibration perception threshold test "
+        "in people with type 2 diabetes mellitus. Int J Environ Res Public Health 2020;17:1773 "
+        "(Vibratron II; smallest real difference 24.94%).",
+        "10.3390/ijerph17051773",
+    ),
+    Reference(
+        "pregabalin_dsi_pooled",
+        "Understanding the impact of pain response on changes in function, quality of life, and "
+        "sleep interference in patients with painful diabetic peripheral neuropathy and "
+        "postherpetic neuralgia treated with pregabalin (pooled analysis of 10 placebo-controlled "
+        "pregabalin trials, 5-13 weeks; authors and journal not verified here).",
+    ),
+    Reference(
         "bril2002",
         "Bril V, Perkins BA. Validation of the Toronto Clinical Scoring System for diabetic "
         "polyneuropathy. Diabetes Care 2002;25:2048-2052.",

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.instruments import Direction
 from analysis.stats.compare import Comparison
 
 STATUS_COLOURS = {
@@ -69,9 +70,65 @@ def summary_box(values: pd.Series, name: str) -> go.Box:
     )
 
 
-def _axis_title(comparison: Comparison) -> str:
+# Which way is better, with an arrow that points along the axis: down or left for lower.
+_BETTER = {
+    ("lower", False): "lower is better ↓",
+    ("higher", False): "higher is better ↑",
+    ("lower", True): "lower is better ←",
+    ("higher", True): "higher is better →",
+}
+_CHANGE_BETTER = {
+    ("lower", False): "negative = better ↓",
+    ("higher", False): "positive = better ↑",
+    ("lower", True): "negative = better ←",
+    ("higher", True): "positive = better →",
+}
+# Characters per line of an axis title before it wraps: a vertical title runs along the
+# plot's height, a horizontal one along its width.
+_TITLE_WIDTH = {False: 42, True: 90}
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a long title into lines of at most ``width`` characters (at spaces; plotly <br>),
+    keeping the line breaks already in it."""
+    lines: list[str] = []
+    for segment in text.split("<br>"):
+        start = len(lines)
+        name, paren, rest = segment.rpartition(" (")
+        if len(segment) > width and paren and len(name) <= width:  # 'Name<br>(TCSS 0–19)'
+            lines += [name, "(" + rest]
+            continue
+        for word in segment.split(" "):
+            if len(lines) > start and len(lines[-1]) + 1 + len(word) <= width:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+    return "<br>".join(lines)
+
+
+def score_axis_title(label: str, direction: Direction | None, *, horizontal: bool = False) -> str:
+    """The title of an axis of scores: the score's name and which way is better
+    ('Pain intensity (NRS 0–10)<br>lower is better ↓'; ← / → on a horizontal axis); nothing
+    about better when the direction is unknown."""
+    better = _BETTER.get((direction, horizontal)) if direction is not None else None
+    return _wrap(label, _TITLE_WIDTH[horizontal]) + (f"<br>{better}" if better else "")
+
+
+def change_axis_title(label: str, direction: Direction | None, *, horizontal: bool = False) -> str:
+    """The title of an axis of changes: '...<br>(negative = better ↓)' when lower is better,
+    '(positive = better ↑)' when higher is (← / → on a horizontal axis); nothing when the
+    direction is unknown."""
+    better = _CHANGE_BETTER.get((direction, horizontal)) if direction is not None else None
+    return _wrap(label, _TITLE_WIDTH[horizontal]) + (f"<br>({better})" if better else "")
+
+
+def _name(comparison: Comparison) -> str:
     inst = comparison.instrument
     return inst.label if inst.known else comparison.outcome
+
+
+def _axis_title(comparison: Comparison) -> str:
+    return score_axis_title(_name(comparison), comparison.instrument.direction)
 
 
 def before_after_lines(comparison: Comparison) -> go.Figure:
@@ -150,8 +207,14 @@ def _before_after_density(comparison: Comparison) -> go.Figure:
             f"Each patient's {comparison.before} against {comparison.after} value"
             f"<br><sup>n = {len(pairs):,}; {DENSITY_NOTE}</sup>"
         ),
-        xaxis_title=f"{_axis_title(comparison)} at {comparison.before}",
-        yaxis_title=f"at {comparison.after}",
+        xaxis_title=score_axis_title(
+            f"{_name(comparison)} at {comparison.before}",
+            comparison.instrument.direction,
+            horizontal=True,
+        ),
+        yaxis_title=score_axis_title(
+            f"{_name(comparison)} at {comparison.after}", comparison.instrument.direction
+        ),
         legend=_LEGEND_BELOW,
         height=500,
     )
@@ -256,8 +319,10 @@ def change_histogram(comparison: Comparison) -> go.Figure:
     fig.update_layout(
         **_LAYOUT,
         title=f"Change from {comparison.before} to {comparison.after} ({better[inst.direction]})",
-        xaxis_title=(
-            f"change in {_axis_title(comparison)} ({comparison.after} − {comparison.before})"
+        xaxis_title=change_axis_title(
+            f"Change in {_name(comparison)} ({comparison.after} − {comparison.before})",
+            inst.direction,
+            horizontal=True,
         ),
         yaxis_title="patients",
         showlegend=False,
@@ -336,11 +401,13 @@ def change_scatter(
         )
     fig.add_hline(y=0, line=dict(color="#333", width=1))
     fig.update_layout(
-        **{k: v for k, v in _LAYOUT.items() if k != "legend"},
+        **_LAYOUT,
         title=title,
         xaxis_title=x_title,
         yaxis_title=y_title,
-        legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0),
-        height=460,
+        # Above the plot, under the title: below, it would meet an axis title of two lines.
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        height=480,
     )
+    fig.update_layout(margin_t=90)
     return fig

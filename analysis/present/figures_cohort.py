@@ -6,16 +6,24 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis.instruments import lookup
-from analysis.present.figures import change_scatter
+from analysis.instruments import Direction, lookup
+from analysis.present.figures import change_axis_title, change_scatter
 from analysis.stats.subgroups import Association
 
 _LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=40, t=60, b=50))
 
 
-def forest_plot(table: pd.DataFrame, outcome: str, visit: str, overall: float | None) -> go.Figure:
+def forest_plot(
+    table: pd.DataFrame,
+    outcome: str,
+    visit: str,
+    overall: float | None,
+    *,
+    direction: Direction | None = None,
+) -> go.Figure:
     """Mean change with 95% CI for every level of every attribute, n per row; small groups
-    are listed but not drawn (suppressed)."""
+    are listed but not drawn (suppressed). ``direction``: the user's, for an outcome the
+    registry does not know (which way is better is stated on the axis)."""
     rows = table.iloc[::-1]  # plotly draws bottom-up; keep the table's order top-down
     labels = [
         f"{r.attribute}: {r.level} (n={r.n})" + (" – suppressed" if r.small else "")
@@ -50,17 +58,24 @@ def forest_plot(table: pd.DataFrame, outcome: str, visit: str, overall: float | 
     fig.update_layout(
         **_LAYOUT,
         title=f"Mean change from baseline at {visit} by subgroup (95% CI)",
-        xaxis_title=f"change in {inst.label if inst.known else outcome}",
+        xaxis_title=change_axis_title(
+            f"Change from baseline to {visit} in {inst.label if inst.known else outcome}",
+            direction if direction is not None else inst.direction,
+            horizontal=True,
+        ),
         height=max(300, 34 * len(rows) + 120),
         showlegend=False,
     )
     return fig
 
 
-def association_scatter(association: Association, outcome: str, visit: str) -> go.Figure:
+def association_scatter(
+    association: Association, outcome: str, visit: str, *, direction: Direction | None = None
+) -> go.Figure:
     points = association.points
     rho = "undefined" if association.rho is None else f"{association.rho:.2f}"
-    line = None if association.slope is None else (association.intercept, association.slope)
+    intercept, slope = association.intercept, association.slope
+    line = None if intercept is None or slope is None else (intercept, slope)
     return change_scatter(
         points["x"],
         points["chg"],
@@ -68,5 +83,8 @@ def association_scatter(association: Association, outcome: str, visit: str) -> g
         line,
         f"Change at {visit} against {association.attribute} (Spearman rho = {rho})",
         association.attribute,
-        f"change in {lookup(outcome).short_label}",
+        change_axis_title(
+            f"Change from baseline to {visit}<br>{lookup(outcome).short_label or outcome}",
+            direction if direction is not None else lookup(outcome).direction,
+        ),
     )

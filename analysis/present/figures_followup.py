@@ -1,21 +1,37 @@
-"""Figures for follow-up over time, responders and the patient view (plotly, pure)."""
+"""Figures for follow-up over time, responders and the patient view (plotly, pure).
+
+Over-time charts place visits on a real time axis (``analysis.present.visit_axis``): at the
+median recorded day of each visit, else at the time its label names, else evenly spaced.
+Every axis of a score or of a change says which way is better.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from itertools import pairwise, zip_longest
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.instruments import lookup
-from analysis.present.figures import MAX_PATIENT_MARKS, STATUS_COLOURS, change_scatter
+from analysis.instruments import Direction, lookup
+from analysis.present.figures import (
+    MAX_PATIENT_MARKS,
+    STATUS_COLOURS,
+    change_axis_title,
+    change_scatter,
+    score_axis_title,
+)
+from analysis.present.visit_axis import VisitAxis, visit_axis
+from analysis.stats.cohort import MISSING, CohortFilter, apply_filter
 from analysis.stats.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL, ResponderAnalysis
-from analysis.stats.trajectory import BASELINE_NOTE
+from analysis.stats.trajectory import BASELINE_NOTE, change_summary
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
-_LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=50, t=60, b=50))
+HIGHLIGHT = "#000000"  # one patient's line: black, apart from every group colour in use
+_LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=80, r=50, t=60, b=50))
 _LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0)
 # Above the plot, under the title: below it would collide with tick labels of several lines.
 _LEGEND_ABOVE = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0)
@@ -26,6 +42,11 @@ def _label(outcome: str) -> str:
     return inst.label if inst.known else outcome
 
 
+def _direction(outcome: str, direction: Direction | None) -> Direction | None:
+    """The user's direction for the outcome if given, else the registry's (None if unknown)."""
+    return direction if direction is not None else lookup(outcome).direction
+
+
 def _visit_order(visits: pd.Series) -> list[str]:
     """The visits present, in visit order when ``visits`` is an ordered categorical."""
     present = set(visits.astype(str))
@@ -33,107 +54,220 @@ def _visit_order(visits: pd.Series) -> list[str]:
     return [str(v) for v in dict.fromkeys(labels) if str(v) in present]
 
 
-def _visit_axis(visits: list[str], counts: list[tuple[str, pd.Series]]) -> dict:
-    """Visits as ticks at 0, 1, 2, ...; under each, the number of patients with a value, one
-    line per group in the group's colour (a numbers-at-risk row: labels on the points collide
-    with the error bars and with each other where groups meet)."""
+def _axis_for(visits: list[str], axis: VisitAxis | None) -> VisitAxis:
+    """``axis`` limited to ``visits``; from the labels alone when no axis is given or it lacks
+    one of them."""
+    if axis is None or not set(visits) <= set(axis.visits):
+        return visit_axis(visits)
+    return axis.only(visits)
+
+
+def _groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(group, rows) in sorted group order ('missing' last), or one ('all', frame)."""
+    if "group" not in frame:
+        return [("all", frame)]
+    parts = dict(list(frame.groupby("group", sort=False, observed=True)))
+    names = sorted(parts, key=lambda g: (str(g) == MISSING, str(g)))
+    return [(str(g), parts[g]) for g in names]
+
+
+def _dodge(axis: VisitAxis, i: int, n: int) -> float:
+    return axis.step() * (i - (n - 1) / 2) if n > 1 else 0.0
+
+
+def _time_xaxis(
+    axis: VisitAxis, counts: list[tuple[str, pd.Series]], pad: float = 0.0, plot_px: float = 560
+) -> dict:
+    """Visits as ticks at their positions; under each, the number of patients with a value,
+    one line per group in the group's colour (a numbers-at-risk row: labels on the points
+    collide with the error bars and with each other where groups meet)."""
     lines = []
-    for visit in visits:
-        text = visit
+    for visit in axis.visits:
+        text = axis.tick_text(visit)
         for color, n_by_visit in counts:
             n = n_by_visit.get(visit)
             shown = n if isinstance(n, str) else f"n={0 if n is None or pd.isna(n) else int(n)}"
             text += f"<br><span style='color:{color}'>{shown}</span>"
         lines.append(text)
     return dict(
-        tickmode="array", tickvals=list(range(len(visits))), ticktext=lines,
-        range=[-0.5, len(visits) - 0.5], showgrid=False, zeroline=False,
+        title=dict(text=axis.title, standoff=8), tickmode="array", tickangle=0,
+        tickvals=[axis.positions[v] for v in axis.visits], ticktext=_stagger(axis, lines, plot_px),
+        range=axis.range(pad), showgrid=axis.is_time, zeroline=False,
     )  # fmt: skip
 
 
-def over_time(summary: pd.DataFrame, outcome: str, statistic: str = "mean") -> go.Figure:
-    """Mean with 95% CI (or median with IQR) at every visit; groups side by side at each visit
-    (dodged so that their bars do not overlap), patients per visit under the axis."""
+# Tick labels: about 7.5 px per character at font size 14, 8 px between neighbouring labels.
+_CHAR_PX, _GAP_PX = 7.5, 8.0
+
+
+def _rows(tick: str) -> list[tuple[str, float]]:
+    """The lines of a tick label as (text without markup, relative font size)."""
+    rows = []
+    for line in tick.split("<br>"):
+        scale = 0.85 if "font-size:0.85em" in line else 1.0
+        rows.append((re.sub(r"<[^>]+>", "", line), scale))
+    return rows
+
+
+def _stagger(axis: VisitAxis, lines: list[str], plot_px: float) -> list[str]:
+    """Tick labels of a visit too close to the one before it (their texts would overlap on a
+    plot ``plot_px`` wide, the narrowest the chart is expected to be shown at) moved a block
+    of lines lower, so that visits a few days apart keep readable labels."""
+    if not axis.is_time or len(axis.visits) < 2:
+        return lines
+    ticks = dict(zip(axis.visits, lines, strict=True))
+    low, high = axis.range()
+    px_per_unit = plot_px / (high - low)
+    order = sorted(axis.visits, key=lambda v: axis.positions[v])
+    lowered: set[str] = set()
+    for before, visit in pairwise(order):
+        if before in lowered:
+            continue
+        need = max(
+            (len(a) * sa + len(b) * sb) / 2 * _CHAR_PX + _GAP_PX
+            for (a, sa), (b, sb) in zip_longest(
+                _rows(ticks[before]), _rows(ticks[visit]), fillvalue=("", 1.0)
+            )
+        )
+        if (axis.positions[visit] - axis.positions[before]) * px_per_unit < need:
+            lowered.add(visit)
+    depth = max(len(_rows(text)) for text in lines)
+    return ["<br>" * depth + ticks[v] if v in lowered else ticks[v] for v in axis.visits]
+
+
+def over_time(
+    summary: pd.DataFrame,
+    outcome: str,
+    statistic: str = "mean",
+    *,
+    axis: VisitAxis | None = None,
+    direction: Direction | None = None,
+) -> go.Figure:
+    """Mean with 95% CI (or median with IQR) at every visit, visits at their time on ``axis``
+    (``visit_axis(dataset.visits, dataset.long)``; from the labels when not given); groups
+    side by side at each visit (dodged so that their bars do not overlap), patients per visit
+    under the axis."""
     fig = go.Figure()
-    visits = _visit_order(summary["visit"])
-    position = {v: i for i, v in enumerate(visits)}
-    groups = (
-        list(summary.groupby("group", sort=False, observed=True))
-        if "group" in summary
-        else [("all", summary)]
-    )
+    axis = _axis_for(_visit_order(summary["visit"]), axis)
+    groups = _groups(summary)
     counts = []
     for i, (name, part) in enumerate(groups):
         color = PALETTE[i % len(PALETTE)] if len(groups) > 1 else "#333"
-        dodge = 0.12 * (i - (len(groups) - 1) / 2) if len(groups) > 1 else 0.0
         if statistic == "median":
             y, low, high = part["median"], part["q1"], part["q3"]
         else:
             y, low, high = part["mean"], part["ci_low"], part["ci_high"]
+        visit = part["visit"].astype(str)
         fig.add_trace(
             go.Scatter(
-                x=part["visit"].astype(str).map(position) + dodge,
+                x=axis.x(visit) + _dodge(axis, i, len(groups)),
                 y=y,
                 mode="lines+markers",
                 name=str(name),
-                customdata=np.column_stack([part["visit"].astype(str), part["n"]]),
+                customdata=np.column_stack(
+                    [visit, part["n"], [axis.position_text(v) for v in visit]]
+                ),
                 line=dict(color=PALETTE[i % len(PALETTE)], width=3),
                 error_y=dict(type="data", symmetric=False, array=high - y, arrayminus=y - low),
-                hovertemplate="%{customdata[0]}: %{y:.2f} (n=%{customdata[1]})<extra>"
-                + str(name)
-                + "</extra>",
+                hovertemplate="%{customdata[0]} %{customdata[2]}: %{y:.2f} (n=%{customdata[1]})"
+                "<extra>" + str(name) + "</extra>",
             )
         )
-        counts.append((color, part.set_index(part["visit"].astype(str))["n"]))
+        counts.append((color, part.set_index(visit)["n"]))
     band = "95% CI" if statistic == "mean" else "interquartile range"
     fig.update_layout(
         **_LAYOUT,
         title=f"{statistic.capitalize()} at each visit (bars: {band})",
-        yaxis_title=_label(outcome),
-        xaxis=_visit_axis(visits, counts),
+        yaxis_title=score_axis_title(_label(outcome), _direction(outcome, direction)),
+        xaxis=_time_xaxis(axis, counts, pad=axis.step() * len(groups) / 2),
         legend=_LEGEND_ABOVE,
         showlegend="group" in summary,
-        height=460 + 18 * max(len(groups) - 1, 0),
+        height=480 + 18 * max(len(groups) - 1, 0),
     )
     if "group" in summary:
         fig.update_layout(margin_t=90)  # room for the legend between the title and the plot
     return fig
 
 
-def change_over_time(change: pd.DataFrame, outcome: str) -> go.Figure:
-    """Mean change from baseline with 95% CI; the baseline has no change, so no point.
-    Patients with a change under each visit."""
-    visits = [str(v) for v in change["visit"]]
-    position = {v: i for i, v in enumerate(visits)}
-    follow = change.loc[change["mean_change"].notna()]
-    fig = go.Figure(
-        go.Scatter(
-            x=follow["visit"].astype(str).map(position),
-            y=follow["mean_change"],
-            mode="lines+markers",
-            customdata=np.column_stack([follow["visit"].astype(str), follow["n"]]),
-            line=dict(color="#0072B2", width=3),
-            error_y=dict(
-                type="data",
-                symmetric=False,
-                array=(follow["ci_high"] - follow["mean_change"]).fillna(0),
-                arrayminus=(follow["mean_change"] - follow["ci_low"]).fillna(0),
-            ),
-            hovertemplate="%{customdata[0]}: %{y:.2f} (n=%{customdata[1]})<extra></extra>",
+def change_summary_by(dataset, outcome: str, by: str) -> pd.DataFrame:
+    """``analysis.stats.trajectory.change_summary`` for each level of the attribute ``by``
+    (patients without a value form the group 'missing'), stacked with a ``group`` column:
+    the input of a per-group ``change_over_time``."""
+    values = dataset.attributes[by].astype(object)
+    levels = sorted(set(values.where(values.notna(), MISSING).astype(str)))
+    frames = [
+        change_summary(apply_filter(dataset, CohortFilter({by: (level,)})), outcome).assign(
+            group=level
         )
-    )
+        for level in levels
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def change_over_time(
+    change: pd.DataFrame,
+    outcome: str,
+    *,
+    axis: VisitAxis | None = None,
+    direction: Direction | None = None,
+    by: str | None = None,
+) -> go.Figure:
+    """Mean change from baseline with 95% CI at each visit on ``axis``; the baseline has no
+    change, so no point. With a ``group`` column (``change_summary_by``), one line per group,
+    dodged; ``by`` names the attribute in the title. Patients with a change under each visit,
+    one line per group."""
+    visits = list(dict.fromkeys(str(v) for v in change["visit"]))
+    axis = _axis_for(visits, axis)
+    groups = _groups(change)
+    fig = go.Figure()
+    counts = []
+    for i, (name, part) in enumerate(groups):
+        color = PALETTE[i % len(PALETTE)]
+        follow = part.loc[part["mean_change"].notna()]
+        visit = follow["visit"].astype(str)
+        fig.add_trace(
+            go.Scatter(
+                x=axis.x(visit) + _dodge(axis, i, len(groups)),
+                y=follow["mean_change"],
+                mode="lines+markers",
+                name=str(name),
+                customdata=np.column_stack(
+                    [visit, follow["n"], [axis.position_text(v) for v in visit]]
+                ),
+                line=dict(color=color, width=3),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(follow["ci_high"] - follow["mean_change"]).fillna(0),
+                    arrayminus=(follow["mean_change"] - follow["ci_low"]).fillna(0),
+                ),
+                hovertemplate="%{customdata[0]} %{customdata[2]}: %{y:.2f} (n=%{customdata[1]})"
+                "<extra>" + ("" if name == "all" else str(name)) + "</extra>",
+            )
+        )
+        n_with_change = pd.Series(
+            np.where(part["note"] == BASELINE_NOTE, "reference", part["n"].astype(object)),
+            index=part["visit"].astype(str),
+        )
+        counts.append((color if len(groups) > 1 else "#333", n_with_change))
     fig.add_hline(y=0, line=dict(color="#333", width=1))
-    n_with_change = pd.Series(
-        np.where(change["note"] == BASELINE_NOTE, "reference", change["n"].astype(object)),
-        index=visits,
-    )
+    per_group = "group" in change
     fig.update_layout(
         **_LAYOUT,
-        title="Mean change from baseline (bars: 95% CI)",
-        yaxis_title=f"change in {_label(outcome)}",
-        xaxis=_visit_axis(visits, [("#333", n_with_change)]),
-        height=420,
+        title="Mean change from baseline"
+        + (f" by {by}" if per_group and by else "")
+        + " (bars: 95% CI)",
+        yaxis_title=change_axis_title(
+            f"Change from baseline<br>{_label(outcome)}", _direction(outcome, direction)
+        ),
+        # Shown beside its table (two fifths of the page): expect a narrow plot.
+        xaxis=_time_xaxis(axis, counts, pad=axis.step() * len(groups) / 2, plot_px=500),
+        legend=_LEGEND_ABOVE,
+        showlegend=per_group,
+        height=440 + 18 * max(len(groups) - 1, 0),
     )
+    if per_group:
+        fig.update_layout(margin_t=90)
     return fig
 
 
@@ -154,63 +288,122 @@ def _band(
 
 
 def spaghetti(
-    trajectories: pd.DataFrame, visits: list[str], outcome: str, highlight: str | None = None
+    trajectories: pd.DataFrame,
+    visits: list[str],
+    outcome: str,
+    highlight: str | None = None,
+    *,
+    by: pd.Series | None = None,
+    axis: VisitAxis | None = None,
+    direction: Direction | None = None,
 ) -> go.Figure:
-    """Every patient's trajectory; one highlighted. Many patients: a 10-90% band instead."""
-    fig = go.Figure()
-    order = {v: i for i, v in enumerate(visits)}
-    data = trajectories.assign(x=trajectories["visit"].map(order)).sort_values(["patient_id", "x"])
+    """Every patient's trajectory as a faint line with the median at each visit emphasised and
+    one patient highlighted; visits at their time on ``axis``. With ``by`` (an attribute:
+    values indexed by patient_id, e.g. ``dataset.attributes["arm"]``), one panel per level.
+    Past MAX_PATIENT_MARKS patients, a 10-90% band instead of the lines."""
+    shown = [v for v in visits if v in set(trajectories["visit"].astype(str))] or list(visits)
+    axis = _axis_for([str(v) for v in shown], axis)
+    data = trajectories.assign(
+        patient_id=trajectories["patient_id"].astype(str),
+        x=axis.x(trajectories["visit"]),
+    )
+    data = data.loc[data["x"].notna()].sort_values(["patient_id", "x"])
+    if by is not None:
+        levels = by.astype(object)
+        levels = levels.where(levels.notna(), MISSING).astype(str)
+        levels.index = levels.index.astype(str)
+        data = data.assign(group=data["patient_id"].map(levels).fillna(MISSING))
+    panels = _groups(data)
     n_patients = data["patient_id"].nunique()
-    if n_patients <= MAX_PATIENT_MARKS:
-        x, y = _with_gaps(data)
-        fig.add_trace(
-            go.Scattergl(
-                x=x,
-                y=y,
-                mode="lines",
-                name=f"each patient ({n_patients})",
-                line=dict(color="rgba(100,100,100,0.25)", width=1),
-                hoverinfo="skip",
-            )
-        )
-        title = "Each patient's values over time"
-    else:
-        q = data.groupby("x", observed=True)["value"].quantile([0.1, 0.5, 0.9]).unstack()
-        fig.add_traces(_band(q.index, q[0.1], q[0.9], "10th-90th percentile", 0.2))
+    many = n_patients > MAX_PATIENT_MARKS
+    cols = min(len(panels), 3)
+    rows = math.ceil(len(panels) / cols)
+    titles = [
+        f"{by.name if by is not None and by.name else 'group'}: {name} "
+        f"(n = {part['patient_id'].nunique():,})"
+        for name, part in panels
+    ]
+    fig = make_subplots(
+        rows=rows, cols=cols, shared_xaxes="all", shared_yaxes="all",
+        subplot_titles=titles if by is not None else None,
+        horizontal_spacing=0.07, vertical_spacing=0.18 / rows,
+    )  # fmt: skip
+    for i, (name, part) in enumerate(panels):
+        row, col = i // cols + 1, i % cols + 1
+        median_color = "#0072B2"  # the same in every panel: one legend entry for the median
+        q = part.groupby("x")["value"].quantile([0.1, 0.5, 0.9]).unstack()
+        if many:
+            for trace in _band(q.index, q[0.1], q[0.9], "10th-90th percentile", 0.2, i == 0):
+                trace.update(legendgroup="band")
+                fig.add_trace(trace, row=row, col=col)
+        else:
+            x, y = _with_gaps(part)
+            fig.add_trace(
+                go.Scattergl(
+                    x=x, y=y, mode="lines", name="each patient", legendgroup="each",
+                    showlegend=i == 0, line=dict(color="rgba(90,90,90,0.22)", width=1),
+                    hoverinfo="skip",
+                ),
+                row=row, col=col,
+            )  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=q.index,
-                y=q[0.5],
-                mode="lines+markers",
-                line=dict(color="#0072B2", width=3),
-                name="median",
-            )
+                x=q.index, y=q[0.5], mode="lines+markers", name="median",
+                legendgroup="median", showlegend=i == 0,
+                line=dict(color=median_color, width=4), marker=dict(size=9),
+                hovertemplate="median %{y:.2f}<extra>" + str(name) + "</extra>",
+            ),
+            row=row, col=col,
+        )  # fmt: skip
+        if highlight is not None and str(highlight) in set(part["patient_id"]):
+            mine = part.loc[part["patient_id"] == str(highlight)]
+            fig.add_trace(
+                go.Scatter(
+                    x=mine["x"], y=mine["value"], mode="lines+markers",
+                    name=f"patient {highlight}", line=dict(color=HIGHLIGHT, width=3, dash="dot"),
+                    marker=dict(size=9, symbol="diamond"),
+                ),
+                row=row, col=col,
+            )  # fmt: skip
+    title = "Each patient's values over time" + (
+        f", one panel per {by.name}" if by is not None else ""
+    )
+    if many:
+        title += (
+            f"<br><sup>n = {n_patients:,}: too many for one line each, shown as the median and "
+            "a 10th-90th percentile band</sup>"
         )
-        title = (
-            f"Each patient's values over time<br><sup>n = {n_patients:,}: too many for one "
-            "line each, shown as the median and a 10th-90th percentile band</sup>"
+    ticks = _stagger(axis, [axis.tick_text(v) for v in axis.visits], 1000 / cols)
+    fig.update_xaxes(
+        tickmode="array", tickvals=[axis.positions[v] for v in axis.visits], ticktext=ticks,
+        tickangle=0, range=axis.range(), showgrid=axis.is_time, zeroline=False,
+        automargin=True, title_standoff=10,
+    )  # fmt: skip
+    for c in range(1, cols + 1):
+        fig.update_xaxes(
+            title_text=axis.title if cols == 1 else _short_title(axis), row=rows, col=c
         )
-    if highlight is not None:
-        mine = data.loc[data["patient_id"] == highlight]
-        fig.add_trace(
-            go.Scatter(
-                x=mine["x"],
-                y=mine["value"],
-                mode="lines+markers",
-                name=f"patient {highlight}",
-                line=dict(color="#D55E00", width=4),
-                marker=dict(size=10),
-            )
-        )
+    low, high = float(data["value"].min()), float(data["value"].max())
+    pad = 0.05 * (high - low) or 0.5
+    # An explicit range: WebGL lines in panels that share axes do not autorange reliably.
+    fig.update_yaxes(range=[low - pad, high + pad])
+    fig.update_yaxes(
+        title_text=score_axis_title(_label(outcome), _direction(outcome, direction)), col=1
+    )
     fig.update_layout(
         **_LAYOUT,
-        title=title,
-        yaxis_title=_label(outcome),
-        xaxis=dict(tickmode="array", tickvals=list(range(len(visits))), ticktext=visits),
-        legend=_LEGEND_BELOW,
-        height=460,
+        title=dict(text=title, y=1, yref="container", yanchor="top", pad=dict(t=16)),
+        # Above the panels, under the title: below, it would collide with the visit labels.
+        legend=dict(orientation="h", yanchor="bottom", y=1.0 + 0.1 / rows, xanchor="left", x=0),
+        height=520 + 380 * (rows - 1),
     )
+    fig.update_layout(margin_t=130 if many else 110)
     return fig
+
+
+def _short_title(axis: VisitAxis) -> str:
+    """The axis title without its explanation (small panels have no room for it)."""
+    return axis.title.split(" (")[0]
 
 
 def _with_gaps(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -286,6 +479,7 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
                 annotation_position="bottom left",
             )
     unit = "%" if scale == "percent" else (inst.unit or "")
+    name = inst.label if inst.known else analysis.outcome
     fig.update_layout(
         **_LAYOUT,
         title=(
@@ -294,7 +488,12 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
             if many
             else f"Change from baseline at {analysis.visit}, one bar per patient (n = {n})"
         ),
-        yaxis_title=f"change ({unit})",
+        yaxis_title=change_axis_title(
+            f"Change from baseline ({unit})<br>{name}"
+            if unit
+            else f"Change from baseline<br>{name}",
+            inst.direction,
+        ),
         xaxis=dict(title="patients, sorted", showticklabels=False),
         bargap=0.1,
         height=460,
@@ -305,16 +504,31 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
 def regression_to_mean(analysis: ResponderAnalysis) -> go.Figure:
     data = analysis.patients.loc[analysis.patients["chg"].notna()]
     r = "undefined" if analysis.rtm_r is None else f"{analysis.rtm_r:.2f}"
-    line = None if analysis.rtm_slope is None else (analysis.rtm_intercept, analysis.rtm_slope)
+    intercept, slope = analysis.rtm_intercept, analysis.rtm_slope
+    line = None if intercept is None or slope is None else (intercept, slope)
     return change_scatter(
         data["base"],
         data["chg"],
         data["patient_id"],
         line,
         f"Change against baseline value (r = {r})",
-        f"baseline {_label(analysis.outcome)}",
-        f"change at {analysis.visit}",
+        score_axis_title(
+            f"{_label(analysis.outcome)} at baseline",
+            analysis.instrument.direction,
+            horizontal=True,
+        ),
+        change_axis_title(
+            f"Change from baseline to {analysis.visit}", analysis.instrument.direction
+        ),
     )
+
+
+def _panel_title(outcome: str) -> str:
+    """An outcome's name with which way is better, small, on a second line."""
+    better = {"lower": "lower is better ↓", "higher": "higher is better ↑"}.get(
+        lookup(outcome).direction or ""
+    )
+    return _label(outcome) + (f"<br><sup>{better}</sup>" if better else "")
 
 
 def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> go.Figure:
@@ -325,7 +539,7 @@ def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> 
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[_label(o) for o in outcomes],
+        subplot_titles=[_panel_title(o) for o in outcomes],
         vertical_spacing=0.12 / max(1, rows / 3),
         horizontal_spacing=0.08,
     )

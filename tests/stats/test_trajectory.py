@@ -144,10 +144,11 @@ def test_over_time_dodges_groups_and_counts_patients_under_each_visit():
     summary = visit_summary(load_demo().dataset, "peroneal_mcv", by="arm")
     fig = over_time(summary, "peroneal_mcv")
     msc, care = fig.data
-    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]
-    # baseline, m6, m12 at 0, 1, 2; the two arms side by side, 0.12 apart
-    assert list(msc.x) == pytest.approx([-0.06, 0.94, 1.94])
-    assert list(care.x) == pytest.approx([0.06, 1.06, 2.06])
+    assert list(fig.layout.xaxis.tickvals) == [0, 6, 12]
+    # baseline, m6, m12 at months 0, 6, 12 (from the labels); the two arms side by side,
+    # 1.2% of the axis (0.144 months) apart
+    assert list(msc.x) == pytest.approx([-0.072, 5.928, 11.928])
+    assert list(care.x) == pytest.approx([0.072, 6.072, 12.072])
     n = summary.set_index(["group", "visit"])["n"]
     first = fig.layout.xaxis.ticktext[0]
     assert first.startswith("baseline<br>")
@@ -158,11 +159,14 @@ def test_over_time_dodges_groups_and_counts_patients_under_each_visit():
 def test_change_over_time_marks_the_baseline_as_the_reference():
     # HbA1c is not measured at m1 in the demo cohort: no point there, and n=0 under it.
     fig = change_over_time(change_summary(load_demo().dataset, "hba1c"), "hba1c")
-    ticks = [text.split("<br>")[0] for text in fig.layout.xaxis.ticktext]
+    # (a label close to the one before it starts lower, after empty lines)
+    ticks = [
+        text.replace("<br>", "\n").strip().split("\n")[0] for text in fig.layout.xaxis.ticktext
+    ]
     assert ticks == ["baseline", "m1", "m3", "m6", "m12"]
     assert ">reference<" in fig.layout.xaxis.ticktext[0]
     assert ">n=0<" in fig.layout.xaxis.ticktext[1]
-    assert list(fig.data[0].x) == [2, 3, 4]
+    assert list(fig.data[0].x) == [3, 6, 12]  # months, from the labels
 
 
 def test_attrition_counts_patients_per_visit():
