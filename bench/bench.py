@@ -145,8 +145,8 @@ def _peak_rss_mb() -> int:
 
 def measure(path: Path) -> dict:
     """Time every step on one cohort file (run in a fresh process: peak memory is its own)."""
+    from analysis.ingest.pipeline import build_dataset
     from analysis.ingest.read import read_table
-    from analysis.ingest.tidy import build_dataset
     from analysis.stats.paired import hodges_lehmann
     from analysis.stats.responders import responder_analysis
     from analysis.stats.subgroups import compare_subgroups
@@ -201,8 +201,8 @@ def measure(path: Path) -> dict:
 
 def measure_csv(path: Path) -> dict:
     """Reading and validating the CSV copy of a cohort (run in a fresh process)."""
+    from analysis.ingest.pipeline import build_dataset
     from analysis.ingest.read import read_table
-    from analysis.ingest.tidy import build_dataset
 
     start = time.perf_counter()
     dataset, report = build_dataset(read_table(path.read_bytes(), path.name))

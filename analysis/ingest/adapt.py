@@ -17,6 +17,7 @@ CHG are recomputed from AVAL. Other columns (for example TRT01P, SEX, AGEGR1) ar
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,8 @@ _ADAM_STRUCTURAL = {
 
 @dataclass
 class Adapted:
+    """A table in the long layout, with what adapting it noted."""
+
     kind: str  # "redcap", "adam" or "" (nothing to adapt)
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
@@ -49,6 +52,7 @@ def _keys(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def detect(frame: pd.DataFrame) -> str:
+    """ "redcap", "adam" or "" (neither) from the table's column names."""
     keys = _keys(frame)
     if all(k in keys for k in REDCAP_KEYS):
         return "redcap"
@@ -64,10 +68,10 @@ def default_event_label(event: str) -> str:
 
 
 def adapt(
-    frame: pd.DataFrame, event_map: dict[str, str] | None, source_rows: np.ndarray
+    frame: pd.DataFrame, event_map: Mapping[str, str] | None, source_rows: np.ndarray
 ) -> Adapted:
-    """A REDCap or ADaM table reshaped to the long layout; ``source_rows`` is each row's
-    spreadsheet row (RawTable.row_numbers())."""
+    """Stage 2 of ingest: a REDCap or ADaM table reshaped to the long layout (any other table
+    as it is); ``source_rows`` is each row's spreadsheet row (RawTable.row_numbers())."""
     kind = detect(frame)
     if kind not in ("redcap", "adam"):
         return Adapted("", frame)
@@ -91,7 +95,7 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip().isin({"", "nan", "None", "<NA>"})
 
 
-def _from_redcap(rows: pd.DataFrame, event_map: dict[str, str]) -> Adapted:
+def _from_redcap(rows: pd.DataFrame, event_map: Mapping[str, str]) -> Adapted:
     keys = _keys(rows)
     record, event = keys["record_id"], keys["redcap_event_name"]
     notes = ["Recognised a REDCap longitudinal export."]

@@ -5,14 +5,52 @@ The canonical long table keeps ``patient_id``, ``visit`` and ``outcome`` as pand
 the instrument, checking for blanks) runs once per distinct label and reaches the rows by
 indexing with the codes; duplicate and presence checks run on integer keys. This is what keeps
 loading a million-patient registry within seconds (see ``make bench``).
+
+Column names are matched the same way everywhere: ``column_key`` (case, spaces and hyphens
+ignored), and ``find_column`` for the names each canonical role goes by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "patient_id": (
+        "patient_id",
+        "patientid",
+        "patient",
+        "subject_id",
+        "subjectid",
+        "subject",
+        "participant_id",
+        "participant",
+        "pid",
+        "study_id",
+    ),
+    "visit": ("visit", "visit_label", "timepoint", "time_point", "visit_name"),
+    "outcome": ("outcome", "measure", "parameter", "instrument", "score_name"),
+    "value": ("value", "score", "result"),
+    "day": ("day", "days", "study_day", "days_since_treatment"),
+}
+
+
+def column_key(name: object) -> str:
+    """A column name or code in one spelling: trimmed, casefolded, spaces and hyphens as "_"."""
+    return re.sub(r"[\s\-]+", "_", str(name).strip()).casefold()
+
+
+def find_column(columns: Iterable[str], role: str) -> str | None:
+    """The column that plays ``role`` (patient_id, visit, outcome, value, day), by its aliases."""
+    keys = {column_key(c): c for c in columns}
+    for alias in COLUMN_ALIASES[role]:
+        if alias in keys:
+            return keys[alias]
+    return None
 
 
 def as_categorical(values: pd.Series) -> pd.Series:
@@ -70,10 +108,18 @@ def map_labels(values: pd.Series, function: Callable[[object], str]) -> pd.Serie
     return transform_labels(values, lambda labels: [function(label) for label in labels])
 
 
-def map_values(values: pd.Series, function: Callable[[object], object], dtype) -> np.ndarray:
+def map_values(
+    values: pd.Series, function: Callable[[object], object], dtype: npt.DTypeLike
+) -> np.ndarray:
     """``function`` applied once per distinct label, returned per row as a numpy array."""
     codes, labels = label_codes(values)
     return np.array([function(label) for label in labels], dtype=dtype)[codes]
+
+
+def keep_rows(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> pd.DataFrame:
+    """``frame`` where ``mask`` holds; the same frame (no copy) when it holds everywhere."""
+    mask = np.asarray(mask, dtype=bool)
+    return frame if mask.all() else frame.loc[mask]
 
 
 def codes_of(values: pd.Series, categories: list[str]) -> np.ndarray:

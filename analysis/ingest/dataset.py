@@ -9,10 +9,13 @@ import pandas as pd
 
 from analysis.ingest.codes import label_codes
 from analysis.ingest.findings import ValidationReport
+from analysis.ingest.visits import match_visit
 
 
 @dataclass
 class Dataset:
+    """A validated cohort, ready for every analysis."""
+
     long: pd.DataFrame  # patient_id, visit, day, outcome, value, source_row, source_column
     attributes: pd.DataFrame  # index patient_id
     visits: list[str]  # in time order
@@ -23,24 +26,29 @@ class Dataset:
     report: ValidationReport
     synthetic: bool = False
     event_map: dict[str, str] = field(default_factory=dict)  # REDCap event -> visit label
+    visit_map: dict[str, str] = field(default_factory=dict)  # label in the file -> visit
     # What this cohort is: the source's SHA-256 with every load option, baseline and cohort
     # filter (set by whoever loads and filters it); the key of every cached analysis.
     fingerprint: str = ""
 
     @property
     def outcomes(self) -> list[str]:
+        """Outcome codes in order of first appearance."""
         return [str(v) for v in pd.unique(self.long["outcome"])]
 
     @property
     def patients(self) -> list[str]:
+        """Patient IDs in order of first appearance."""
         return [str(v) for v in pd.unique(self.long["patient_id"])]
 
     @property
     def n_patients(self) -> int:
+        """Number of patients with at least one value."""
         return int(self.long["patient_id"].nunique())
 
     @property
     def follow_up_visits(self) -> list[str]:
+        """Every visit but the baseline, in time order."""
         return [v for v in self.visits if v != self.baseline]
 
     def with_baseline(self, visit: str) -> Dataset:
@@ -48,6 +56,36 @@ class Dataset:
         if visit not in self.visits:
             raise ValueError(f"{visit!r} is not a visit in this data")
         return replace(self, baseline=visit)
+
+    def find_visit(self, given: str) -> str | None:
+        """The visit a name typed on the command line or in a link means (case, spaces and
+        time-insensitive: "baseline" finds "Baseline", "6 months" finds "m6"), or None."""
+        return match_visit(given, self.visits)
+
+    def default_follow_up_visit(self, outcome: str) -> str | None:
+        """The latest follow-up visit that at least half of the patients with ``outcome`` at
+        baseline reached, never one where a single patient has it; None without follow-up.
+
+        When no visit is reached by half, the visit reached by the most (the latest on a tie)
+        among those held by two or more patients; with one patient, the latest visit."""
+        table = self.wide(outcome)
+        follow = [v for v in self.follow_up_visits if v in table.columns]
+        if not follow:
+            return None
+        held = table[follow].notna().sum()
+        if self.baseline in table.columns:
+            at_baseline = table[self.baseline].notna().to_numpy()
+            reached = table.loc[at_baseline, follow].notna().sum()
+            n_baseline = int(at_baseline.sum())
+        else:
+            reached, n_baseline = held * 0, 0
+        several = [v for v in follow if held[v] >= 2]
+        half = [v for v in several if n_baseline and 2 * reached[v] >= n_baseline]
+        if half:
+            return half[-1]
+        if several:
+            return max(reversed(several), key=lambda v: reached[v])
+        return follow[-1]
 
     def patients_without_visit(self, visit: str) -> list[str]:
         """Patients with some value but none at ``visit``, in order of first appearance."""

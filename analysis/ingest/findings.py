@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 Severity = Literal["error", "warning", "note"]
@@ -19,6 +20,8 @@ _SHOWN_IN_MESSAGE = 5
 
 @dataclass
 class Finding:
+    """One thing found in the data: how serious, a code, a message and where."""
+
     severity: Severity
     code: str
     message: str
@@ -26,11 +29,14 @@ class Finding:
 
     @property
     def count(self) -> int:
+        """Number of affected cells listed."""
         return 0 if self.locations is None else len(self.locations)
 
 
 @dataclass
 class ValidationReport:
+    """Every finding of one load, in the order found, and where every value went."""
+
     findings: list[Finding] = field(default_factory=list)
     accounting: dict[str, int] = field(default_factory=dict)
 
@@ -41,25 +47,31 @@ class ValidationReport:
         message: str,
         locations: pd.DataFrame | None = None,
     ) -> None:
+        """Record a finding."""
         self.findings.append(Finding(severity, code, message, locations))
 
     @property
     def errors(self) -> list[Finding]:
+        """Findings that make the file unusable."""
         return [f for f in self.findings if f.severity == "error"]
 
     @property
     def warnings(self) -> list[Finding]:
+        """Findings about a usable file where something was off."""
         return [f for f in self.findings if f.severity == "warning"]
 
     @property
     def notes(self) -> list[Finding]:
+        """Findings for information."""
         return [f for f in self.findings if f.severity == "note"]
 
     @property
     def usable(self) -> bool:
+        """Whether the file loaded (no errors)."""
         return not self.errors
 
     def codes(self) -> list[str]:
+        """The findings' codes, in order."""
         return [f.code for f in self.findings]
 
     def as_text(self) -> str:
@@ -125,3 +137,15 @@ def describe_locations(locations: pd.DataFrame, limit: int = _SHOWN_IN_MESSAGE) 
     more = len(locations) - limit
     suffix = f"; and {more} more" if more > 0 else ""
     return "; ".join(parts) + suffix
+
+
+def cell_locations(records: pd.DataFrame, mask: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Row, column and cell as read (``raw_value``) of the records where ``mask`` holds."""
+    mask = np.asarray(mask, dtype=bool)
+    return pd.DataFrame(
+        {
+            "row": records.loc[mask, "source_row"].to_numpy(),
+            "column": records.loc[mask, "source_column"].to_numpy(),
+            "value": records.loc[mask, "raw_value"].astype(str).to_numpy(),
+        }
+    )

@@ -175,3 +175,25 @@ def test_demo_cohort_is_synthetic_and_complete():
     assert ds.visits == ["baseline", "m1", "m3", "m6", "m12"]
     assert result.report.warnings == []
     assert "SYNTHETIC" in ds.attributes["data_origin"].iloc[0]
+
+
+def test_the_stages_run_once_each_in_order(monkeypatch):
+    """read → adapt → guard → tidy → validate, each called once by run_pipeline."""
+    import analysis.ingest.pipeline as pipeline
+
+    calls = []
+    for name in ("read_table", "adapt", "guard", "tidy", "validate"):
+        stage = getattr(pipeline, name)
+
+        def recorded(*args, _stage=stage, _name=name, **kwargs):
+            calls.append(_name)
+            return _stage(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, name, recorded)
+    result = load_text(LONG_CSV)
+    assert result.dataset is not None
+    assert calls == ["read_table", "adapt", "guard", "tidy", "validate"]
+    calls.clear()
+    refused = load_text("patient_id,name,visit,outcome,value\nP1,Jane Roe,baseline,pain_nrs,7\n")
+    assert refused.dataset is None and refused.identifier_columns == ["name"]
+    assert calls == ["read_table", "adapt", "guard"]  # refused: nothing after the guard
