@@ -3,12 +3,14 @@
 python -m analysis validate FILE            exit 0 usable, 2 unusable
 python -m analysis compare FILE --outcome CODE --before VISIT --after VISIT [--json]
 python -m analysis summary FILE [--json | --csv]
+python -m analysis mmrm FILE --outcome CODE [--visits all] [--arm COLUMN --control LABEL] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +21,12 @@ from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import LoadResult, load_path, load_sql
 from analysis.ingest.visits import match_visit
 from analysis.instruments import lookup
-from analysis.present.estimand import change_estimand, responder_estimand, summary_estimand
+from analysis.present.estimand import (
+    change_estimand,
+    mmrm_estimand,
+    responder_estimand,
+    summary_estimand,
+)
 from analysis.present.export import neutralise_formulas
 from analysis.present.format import format_p, number, p_phrase
 from analysis.present.report import ReportInput, build_report, fingerprint
@@ -29,7 +36,14 @@ from analysis.present.tables import (
     subgroup_tests_text,
     table1_display,
 )
-from analysis.present.wording import UNCONTROLLED_CAVEAT, plain_sentence
+from analysis.present.wording import (
+    COVARIANCE_NAMES,
+    MMRM_NOTE,
+    UNCONTROLLED_CAVEAT,
+    design_caveat,
+    mmrm_sentence,
+    plain_sentence,
+)
 from analysis.stats.arms import (
     ARM_CAVEAT,
     ArmDesign,
@@ -43,12 +57,13 @@ from analysis.stats.arms import (
 )
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.stats.compare import Comparison, compare_visits, default_follow_up
+from analysis.stats.longitudinal import MMRMSpec, fit_outcome_model
 from analysis.stats.paired import json_safe
 from analysis.stats.responders import ResponderAnalysis, responder_analysis
 from analysis.stats.subgroups import SUBGROUP_WARNING, arm_attribute, compare_subgroups
 from analysis.stats.summary import cohort_summary
 from analysis.stats.table1 import NORMALITY_RULE, table_one
-from analysis.stats.trajectory import trajectory_report
+from analysis.stats.trajectory import mmrm_record, trajectory_report
 
 EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
 
@@ -107,6 +122,34 @@ def _parser() -> argparse.ArgumentParser:
     trajectory.add_argument("--outcome", required=True)
     trajectory.add_argument("--baseline", help="override the detected baseline visit")
     trajectory.add_argument("--json", action="store_true")
+    _arm_options(trajectory)
+
+    mmrm = sub.add_parser("mmrm", help="mixed model for repeated measures (as R's mmrm)")
+    _source(mmrm)
+    mmrm.add_argument("--outcome", required=True)
+    mmrm.add_argument(
+        "--response",
+        choices=["change", "value"],
+        default="change",
+        help="change from baseline (with baseline as covariate) or the value",
+    )
+    mmrm.add_argument(
+        "--visits",
+        help="visits in the model: post-baseline (default), 'all' "
+        "(no baseline visit: the baseline is an attribute), or V1,V2,...",
+    )
+    mmrm.add_argument("--covariates", help="patient attributes to adjust for, comma-separated")
+    mmrm.add_argument(
+        "--covariance",
+        default="us",
+        choices=list(COVARIANCE_NAMES),
+        help="covariance across visits (mmrm's names; default us = unstructured)",
+    )
+    mmrm.add_argument("--df", default="satterthwaite", choices=["satterthwaite", "kenward-roger"])
+    mmrm.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    mmrm.add_argument("--baseline", help="override the detected baseline visit")
+    mmrm.add_argument("--json", action="store_true")
+    _arm_options(mmrm)
 
     responders = sub.add_parser("responders", help="responder rates at one follow-up visit")
     _source(responders)
@@ -337,7 +380,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def _cmd_trajectory(args) -> int:
     dataset = _load(args)
     _require(_check(dataset, outcome=args.outcome))
-    result = trajectory_report(dataset, args.outcome)
+    design = _design(args, dataset)
+    result = trajectory_report(dataset, args.outcome, design)
     if args.json:
         print(_strict_json(result))
         return EXIT_OK
@@ -355,17 +399,89 @@ def _cmd_trajectory(args) -> int:
         )
         + f"; {fr['n_complete']} patients complete at every visit, {fr['n_excluded']} left out"
     )
-    mm = result["mixed_model"]
-    note = f"; {mm['reason']}" if mm["reason"] else ""
-    print(
-        "\nLinear mixed model (REML, random intercept per patient): "
-        f"{mm['n_patients']} patients, {mm['n_values']} values{note}"
+    mm = result["mmrm"]
+    if "error" in mm:
+        print(f"\nMixed model for repeated measures: not fitted ({mm['error']})")
+    else:
+        print(
+            "\nMixed model for repeated measures (change from baseline, "
+            f"{mm['covariance_structure']} covariance, REML, Satterthwaite df): "
+            f"{mm['n_patients']} patients, "
+            f"{mm['n_values']} values" + ("" if mm["converged"] else f"; {mm['message']}")
+        )
+        _print_frame(pd.DataFrame(mm["lsmeans"]))
+        if mm["contrasts"]:
+            _print_frame(pd.DataFrame(mm["contrasts"]))
+    print("\n" + design_caveat(design))
+    return EXIT_OK
+
+
+def _print_frame(frame: pd.DataFrame) -> None:
+    """A result table rounded for the terminal, p-values as journals print them."""
+    shown = frame.copy()
+    if "p" in shown:
+        shown["p"] = shown["p"].map(format_p)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(shown.round(4).to_string(index=False))
+
+
+def _cmd_mmrm(args) -> int:
+    dataset = _load(args)
+    design = _design(args, dataset)
+    _require(_check(dataset, outcome=args.outcome))
+    if args.visits in (None, "", "post-baseline"):
+        visits = None
+    elif args.visits == "all":
+        visits = tuple(dataset.visits)
+    else:
+        visits = tuple(_visit(dataset, v.strip()) for v in args.visits.split(","))
+    covariates = tuple(c.strip() for c in args.covariates.split(",")) if args.covariates else ()
+    if args.response == "change" and visits is not None and dataset.baseline in visits:
+        raise _Exit(
+            EXIT_USAGE,
+            "The change from baseline is not defined at the baseline visit: leave it out of "
+            "--visits, or model the value (--response value).",
+        )
+    spec = MMRMSpec(
+        args.outcome,
+        response=args.response,
+        visits=visits,
+        covariates=covariates,
+        covariance=args.covariance,
+        df_method=args.df,
+        reml=not args.ml,
     )
-    if mm["estimates"]:
-        estimates = pd.DataFrame(mm["estimates"]).round(4)
-        estimates["p_value"] = estimates["p_value"].map(format_p)
-        print(estimates.to_string(index=False))
-    print("\n" + UNCONTROLLED_CAVEAT)
+    try:
+        model = fit_outcome_model(dataset, design, spec)
+    except ValueError as exc:
+        raise _Exit(EXIT_USAGE, str(exc)) from exc
+    inst = lookup(args.outcome)
+    label = inst.label if inst.known else args.outcome
+    record = mmrm_record(model.result)
+    record["model"] = mmrm_sentence(model, label)
+    record["values_per_visit"] = _records(model.counts)
+    record["design"] = design_record(design)
+    record["estimand"] = mmrm_estimand(
+        design, inst, [str(v) for v in model.result.visits], spec.response, "",
+        patients_with_baseline(dataset, design, args.outcome),
+    ).to_dict()  # fmt: skip
+    if args.json:
+        print(_strict_json(record))
+        return EXIT_OK if model.result.converged else EXIT_UNUSABLE
+    print(record["model"])
+    if not model.result.converged:
+        print(f"NOT CONVERGED: {model.result.message}")
+        return EXIT_UNUSABLE
+    print(f"log-likelihood {model.result.log_likelihood:.4f}   AIC {model.result.aic:.4f}   "
+          f"BIC {model.result.bic:.4f}")  # fmt: skip
+    print("\nLeast-squares means")
+    _print_frame(model.result.lsmeans)
+    if not model.result.contrasts.empty:
+        print("\nEach arm minus the comparator")
+        _print_frame(model.result.contrasts)
+    print("\nCoefficients")
+    _print_frame(model.result.coefficients)
+    print("\n" + MMRM_NOTE)
     return EXIT_OK
 
 
@@ -503,14 +619,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": _cmd_compare,
         "summary": _cmd_summary,
         "trajectory": _cmd_trajectory,
+        "mmrm": _cmd_mmrm,
         "responders": _cmd_responders,
         "subgroups": _cmd_subgroups,
         "table1": _cmd_table1,
         "report": _cmd_report,
     }
     try:
-        return handler[args.command](args)
+        code = handler[args.command](args)
+        sys.stdout.flush()
+        return code
     except _Exit as stop:
         if str(stop):
             print(stop, file=sys.stderr)
         return stop.code
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, and keep Python's exit-time flush
+        # from writing to the closed pipe again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK

@@ -268,15 +268,20 @@ def test_trajectory_json(capsys):
     assert [v["visit"] for v in report["visits"]] == ["baseline", "m1", "m3", "m6", "m12"]
     assert report["visits"][0]["mean_change"] is None  # baseline: no change, not 0
     assert report["friedman"]["df"] == 4
-    assert {"n_patients", "estimates", "sd_residual"} <= set(report["mixed_model"])
-    assert len(report["mixed_model"]["estimates"]) == 4
+    mmrm = report["mmrm"]
+    assert {"n_patients", "lsmeans", "contrasts", "aic", "covariance"} <= set(mmrm)
+    assert [row["visit"] for row in mmrm["lsmeans"]] == ["m1"] * 2 + ["m3"] * 2 + ["m6"] * 2 + [
+        "m12"
+    ] * 2
+    assert {row["arm"] for row in mmrm["contrasts"]} == {"MSC"}
 
 
 def test_trajectory_text(capsys):
     code, out, _ = _run(capsys, "trajectory", str(DEMO_PATH), "--outcome", "pain_nrs")
     assert code == 0
     assert "Friedman test across baseline, m1, m3, m6, m12" in out
-    assert "Linear mixed model (REML, random intercept per patient): 150 patients" in out
+    assert "Mixed model for repeated measures (change from baseline, us covariance" in out
+    assert "149 patients" in out
 
 
 def test_responders_json(capsys, tmp_path):
@@ -305,3 +310,59 @@ def test_responders_rejects_the_baseline(capsys):
         capsys, "responders", str(DEMO_PATH), "--outcome", "pain_nrs", "--visit", "baseline"
     )
     assert code == 1 and "follow-up visit" in err
+
+
+FEV = ROOT.parent / "shared" / "reference" / "mmrm"
+
+
+@pytest.mark.skipif(not FEV.exists(), reason="../shared/reference/mmrm is not beside the checkout")
+def test_mmrm_command_reproduces_r_mmrm_on_fev_data(capsys):
+    """R 4.2.2, mmrm 0.3.18, emmeans 1.8.4-1 (../shared/reference/mmrm/fev_expected.json):
+    mmrm(FEV1 ~ RACE + SEX + ARMCD * AVISIT + us(AVISIT | USUBJID), data = fev_data) and
+    pairs(emmeans(fit, ~ ARMCD | AVISIT), reverse = TRUE)."""
+    expected = json.loads((FEV / "fev_expected.json").read_text())["fits"]["us_satt_reml"]
+    code, out, _ = _run(
+        capsys, "mmrm", str(FEV / "fev_long.csv"), "--outcome", "fev1", "--visits", "all",
+        "--response", "value", "--arm", "arm", "--control", "PBO", "--covariates", "race,sex",
+        "--json",
+    )  # fmt: skip
+    result = _strict(out)
+    assert code == 0 and result["converged"]
+    assert (result["n_patients"], result["n_values"]) == (197, 537)
+    # mmrm's optimiser stops early (gradient ~1e-2): ours reaches a log-likelihood at least as
+    # high, so values agree to its tolerance (tests/stats/mmrm has the full comparison)
+    assert result["log_likelihood"] == pytest.approx(expected["logLik"], abs=0.01)
+    assert result["aic"] == pytest.approx(expected["AIC"], abs=0.01)
+    for ours, theirs in zip(result["contrasts"], expected["contrasts"], strict=True):
+        assert ours["visit"] == theirs["AVISIT"]
+        assert ours["estimate"] == pytest.approx(
+            theirs["estimate"], rel=1e-4, abs=5e-4 * theirs["se"]
+        )
+        assert ours["se"] == pytest.approx(theirs["se"], rel=1e-4)
+        assert ours["df"] == pytest.approx(theirs["df"], rel=1e-3)
+    for ours, theirs in zip(result["lsmeans"], expected["lsmeans"], strict=True):
+        assert (ours["arm"], ours["visit"]) == (theirs["ARMCD"], theirs["AVISIT"])
+        assert ours["estimate"] == pytest.approx(theirs["estimate"], rel=1e-4)
+    assert result["covariance"]["visits"] == ["VIS1", "VIS2", "VIS3", "VIS4"]
+    assert "fev1 ~ race + sex + arm × visit, unstructured covariance" in result["model"]
+    assert "missing at random" in result["estimand"]["missing_data"]
+
+
+def test_mmrm_command_usage_errors(capsys):
+    code, _, err = _run(
+        capsys, "mmrm", str(DEMO_PATH), "--outcome", "pain_nrs", "--visits", "baseline,m6"
+    )
+    assert code == 1 and "not defined at the baseline visit" in err
+    code, _, err = _run(
+        capsys, "mmrm", str(DEMO_PATH), "--outcome", "pain_nrs", "--covariates", "height"
+    )
+    assert code == 1 and "no attribute 'height'" in err
+
+
+def test_piping_into_head_exits_quietly():
+    completed = subprocess.run(
+        f"{sys.executable} -m analysis summary {DEMO_PATH} --csv | head -1",
+        shell=True, capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert completed.stdout.startswith("arm,outcome")
+    assert "Traceback" not in completed.stderr and "BrokenPipe" not in completed.stderr

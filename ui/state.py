@@ -16,6 +16,7 @@ from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
 from analysis.instruments import Direction
 from analysis.present.report import ReportInput, build_report
+from analysis.present.visit_axis import VisitAxis, visit_axis
 from analysis.present.wording import SYNTHETIC_BANNER
 from analysis.stats.arms import (
     ArmComparison,
@@ -28,10 +29,15 @@ from analysis.stats.arms import (
 )
 from analysis.stats.cohort import describe
 from analysis.stats.compare import Comparison, compare_visits
+from analysis.stats.longitudinal import (
+    MMRMSpec,
+    OutcomeModel,
+    compare_structures,
+    fit_outcome_model,
+)
 from analysis.stats.patient import PatientProfile, patient_profile
 from analysis.stats.responders import ResponderAnalysis, responder_analysis
 from analysis.stats.summary import cohort_summary
-from analysis.stats.trajectory import MixedModelResult, mixed_model
 from ui import url
 from ui.database import database_source, event_map_editor
 from ui.filters import cohort_sidebar
@@ -265,14 +271,6 @@ def cached_summary(dataset: Dataset, directions_items: tuple) -> pd.DataFrame:
     return cohort_summary(dataset, dict(directions_items))
 
 
-@st.cache_data(show_spinner="Fitting the mixed model…", max_entries=64, **_CACHE_OPTIONS)
-def cached_mixed_model(dataset: Dataset, outcome: str, any_size: bool = False) -> MixedModelResult:
-    """The random-intercept model, cached per cohort and outcome."""
-    if any_size:
-        return mixed_model(dataset, outcome, max_patients=None)
-    return mixed_model(dataset, outcome)
-
-
 @st.cache_data(show_spinner=False, max_entries=128, **_CACHE_OPTIONS)
 def cached_responders(
     dataset: Dataset, outcome: str, visit: str, direction: Direction | None
@@ -333,3 +331,25 @@ def cached_summary_by_arm(
 def cached_largest_smd(dataset: Dataset, design: ArmDesign) -> tuple[str, float] | None:
     """largest_baseline_smd, cached per cohort and design."""
     return largest_baseline_smd(dataset, design)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, **_CACHE_OPTIONS)
+def cached_visit_axis(dataset: Dataset) -> VisitAxis:
+    """Each visit's place on the time axis (median day or nominal time), per cohort."""
+    return visit_axis(dataset.visits, dataset.long)
+
+
+@st.cache_data(show_spinner="Fitting the mixed model for repeated measures…", max_entries=64,
+               **_CACHE_OPTIONS)  # fmt: skip
+def cached_outcome_model(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> OutcomeModel:
+    """fit_outcome_model (the MMRM), cached per cohort, design and model specification."""
+    return fit_outcome_model(dataset, design, spec)
+
+
+@st.cache_data(show_spinner="Fitting every covariance structure…", max_entries=16,
+               **_CACHE_OPTIONS)  # fmt: skip
+def cached_structure_comparison(
+    dataset: Dataset, design: ArmDesign, spec: MMRMSpec
+) -> pd.DataFrame:
+    """compare_structures (AIC/BIC of the nine structures), cached."""
+    return compare_structures(dataset, design, spec)

@@ -139,3 +139,32 @@ def summary_estimand(design: ArmDesign, cohort_sentence: str, counts: dict[str, 
         ),
         summary_measure=measure,
     )
+
+
+def mmrm_estimand(
+    design: ArmDesign,
+    instrument: Instrument,
+    visits: list[str],
+    response: str,
+    cohort_sentence: str,
+    counts: dict[str, int],
+) -> Estimand:
+    """The estimand of the mixed model for repeated measures (all visits, missing at random)."""
+    name = instrument.label if instrument.known else instrument.code
+    what = f"change in {name} from baseline" if response == "change" else name
+    measure = "Least-squares mean at each visit with its 95% interval (Satterthwaite df)."
+    if design.has_arms:
+        measure += (
+            " Between arms: difference in least-squares means at each visit, each arm minus "
+            "the comparator."
+        )
+    return Estimand(
+        population=population_text(design, cohort_sentence, counts),
+        variable=f"{what[:1].upper()}{what[1:]} at {', '.join(visits)} ({_direction(instrument)}).",
+        missing_data=(
+            "Every value a patient has enters the model; missing visits are not imputed. "
+            "Valid if, given their earlier values and arm, patients who missed a visit would "
+            "have been like those who came (missing at random)."
+        ),
+        summary_measure=measure,
+    )

@@ -25,9 +25,10 @@ from analysis.present.figures import (
     score_axis_title,
 )
 from analysis.present.visit_axis import VisitAxis, visit_axis
-from analysis.stats.cohort import MISSING, CohortFilter, apply_filter
+from analysis.stats.cohort import MISSING
+from analysis.stats.longitudinal import OutcomeModel
 from analysis.stats.responders import IMMPACT_MODERATE, IMMPACT_SUBSTANTIAL, ResponderAnalysis
-from analysis.stats.trajectory import BASELINE_NOTE, change_summary
+from analysis.stats.trajectory import BASELINE_NOTE
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 HIGHLIGHT = "#000000"  # one patient's line: black, apart from every group colour in use
@@ -187,21 +188,6 @@ def over_time(
     if "group" in summary:
         fig.update_layout(margin_t=90)  # room for the legend between the title and the plot
     return fig
-
-
-def change_summary_by(dataset, outcome: str, by: str) -> pd.DataFrame:
-    """``analysis.stats.trajectory.change_summary`` for each level of the attribute ``by``
-    (patients without a value form the group 'missing'), stacked with a ``group`` column:
-    the input of a per-group ``change_over_time``."""
-    values = dataset.attributes[by].astype(object)
-    levels = sorted(set(values.where(values.notna(), MISSING).astype(str)))
-    frames = [
-        change_summary(apply_filter(dataset, CohortFilter({by: (level,)})), outcome).assign(
-            group=level
-        )
-        for level in levels
-    ]
-    return pd.concat(frames, ignore_index=True)
 
 
 def change_over_time(
@@ -587,5 +573,63 @@ def patient_panels(values: pd.DataFrame, visits: list[str], patient_id: str) -> 
         height=300 * rows + 80,
         margin=dict(l=50, r=30, t=60, b=40),
         legend=dict(orientation="h", yanchor="bottom", y=1.0 + 0.12 / rows, x=0),
+    )
+    return fig
+
+
+def lsmeans_over_time(
+    model: OutcomeModel, *, axis: VisitAxis | None = None, direction: Direction | None = None
+) -> go.Figure:
+    """The MMRM's least-squares means per arm and visit with 95% CIs, on the time axis, values
+    used per visit under it (the over-time chart of the model rather than of the data)."""
+    result, outcome = model.result, model.spec.outcome
+    lsmeans = result.lsmeans.rename(columns={"estimate": "mean"}).copy()
+    lsmeans["visit"] = lsmeans["visit"].astype(str)
+    counts = model.counts.rename(columns={"arm": "group"})
+    if "arm" in lsmeans:
+        lsmeans = lsmeans.rename(columns={"arm": "group"})
+        lsmeans["group"] = lsmeans["group"].astype(str)
+        lsmeans = lsmeans.merge(counts, on=["group", "visit"], how="left")
+    else:
+        lsmeans = lsmeans.merge(counts.drop(columns="group"), on="visit", how="left")
+    lsmeans["n"] = lsmeans["n"].fillna(0).astype(int)
+    visits = [str(v) for v in result.visits]
+    fig = over_time(lsmeans, outcome, "mean", axis=_axis_for(visits, axis), direction=direction)
+    what = "change from baseline" if model.spec.response == "change" else "value"
+    fig.update_layout(
+        title=f"Model-estimated mean {what} at each visit (LS means; bars: 95% CI)",
+        yaxis_title=(
+            change_axis_title(_label(outcome), _direction(outcome, direction))
+            if model.spec.response == "change"
+            else score_axis_title(_label(outcome), _direction(outcome, direction))
+        ),
+    )
+    return fig
+
+
+def correlation_heatmap(model: OutcomeModel) -> go.Figure:
+    """The MMRM's estimated correlation of values between visits, as a small heat map."""
+    visits = [str(v) for v in model.result.visits]
+    correlation = np.asarray(model.result.correlation, dtype=float)
+    fig = go.Figure(
+        go.Heatmap(
+            z=correlation,
+            x=visits,
+            y=visits,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            text=np.round(correlation, 2),
+            texttemplate="%{text}",
+            hovertemplate="%{y} with %{x}: %{z:.2f}<extra></extra>",
+            colorbar=dict(title="r", thickness=12),
+        )
+    )
+    fig.update_layout(
+        **{**_LAYOUT, "margin": dict(l=60, r=30, t=60, b=40)},
+        title="Correlation between visits (estimated)",
+        yaxis=dict(autorange="reversed"),
+        height=340,
     )
     return fig

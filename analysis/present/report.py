@@ -1,9 +1,10 @@
 """The one-click report: a self-contained HTML file that works offline and prints cleanly.
 
-It holds what the dashboard shows for one outcome and one follow-up visit (tables and plotly
-figures, with plotly.js embedded once), the active cohort in words, the data source with a
-fingerprint of its content, software versions, the date, a methods paragraph generated from what
-actually ran, its references, and the caveats for uncontrolled data.
+It leads with the answer: page 1 holds the question, the estimand, the headline per arm and the
+between-arm effect with its interval, responder rates, the missing-data statement, one plain
+sentence per arm and the caveat that fits the design. Figures and tables follow; the methods
+paragraph (written from what actually ran), references, data source with its fingerprint and
+software versions close it. plotly.js is embedded once, so the file works offline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import html
 import importlib.metadata
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,27 +22,36 @@ import plotly.offline
 
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
-from analysis.present.figures import before_after_lines, change_histogram, completeness_bars
-from analysis.present.figures_followup import change_over_time, over_time, waterfall
+from analysis.present.estimand import change_estimand
+from analysis.present.figures import change_histogram
+from analysis.present.figures_followup import lsmeans_over_time, waterfall
+from analysis.present.format import format_p, number
 from analysis.present.tables import (
-    ancova_table,
-    arm_rates_display,
-    change_table,
-    friedman_sentence,
-    mixed_model_table,
+    mmrm_contrast_table,
+    mmrm_lsmeans_table,
     responder_table,
-    statistics_table,
-    subgroup_group_table,
-    summary_display,
 )
-from analysis.present.wording import SYNTHETIC_BANNER, UNCONTROLLED_CAVEAT, plain_sentence
+from analysis.present.visit_axis import visit_axis
+from analysis.present.wording import (
+    COVARIANCE_NAMES,
+    SYNTHETIC_BANNER,
+    design_caveat,
+    mmrm_sentence,
+    plain_sentence,
+)
 from analysis.references import REFERENCES
-from analysis.stats.arms import ARM_CAVEAT, arm_change, arm_responder_rates
+from analysis.stats.arms import (
+    ArmComparison,
+    ArmDesign,
+    compare_by_arm,
+    largest_baseline_smd,
+    patients_with_baseline,
+    resolve_arms,
+    responders_by_arm,
+)
 from analysis.stats.compare import Comparison, compare_visits
-from analysis.stats.responders import responder_analysis
-from analysis.stats.subgroups import arm_attribute
-from analysis.stats.summary import cohort_summary
-from analysis.stats.trajectory import change_summary, friedman, mixed_model, visit_summary
+from analysis.stats.longitudinal import MMRMSpec, OutcomeModel, fit_outcome_model
+from analysis.stats.responders import ResponderAnalysis, responder_analysis
 
 
 @dataclass
@@ -51,6 +61,7 @@ class ReportInput:
     visit: str
     source_fingerprint: str = "not available"  # SHA-256 of the file's bytes
     cohort_sentence: str = ""
+    design: ArmDesign | None = None  # None: recognised from the data
 
 
 def fingerprint(data: bytes | None) -> str:
@@ -72,46 +83,67 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, escape=True, na_rep="", border=0, classes="data")
 
 
-def _figure(fig: go.Figure) -> str:
-    return "<div class='figure'>" + fig.to_html(full_html=False, include_plotlyjs=False) + "</div>"
+def _figure(fig: go.Figure, height: int = 330) -> str:
+    """A figure sized for an A4 page (it must never be cut at a page edge)."""
+    fig = go.Figure(fig).update_layout(height=height, width=None, autosize=True)
+    return (
+        "<div class='figure'>"
+        + fig.to_html(full_html=False, include_plotlyjs=False, default_height=f"{height}px")
+        + "</div>"
+    )
 
 
 def _p(text: str) -> str:
     return f"<p>{html.escape(text)}</p>"
 
 
-def methods_paragraph(comparison: Comparison, outcome_label: str, used: dict[str, bool]) -> str:
+def methods_paragraph(
+    model: OutcomeModel | None,
+    comparisons: dict[str, Comparison],
+    label: str,
+    visit: str,
+    used: dict[str, bool],
+) -> str:
     """What ran and why, from the results themselves (not a template of everything possible)."""
-    s = comparison.stats
+    first = next(iter(comparisons.values()))
+    per_arm = len(comparisons) > 1
     parts = [
-        f"{outcome_label} was compared between {comparison.before} and {comparison.after} in the "
-        f"{s.n_pairs} patients with values at both visits; {comparison.n_excluded} patients "
-        "without both values were excluded from this comparison (complete-case analysis), and "
-        "no values were imputed.",
-        "Mean change is reported with a t-based 95% confidence interval and a paired t-test "
-        "[student1908]; the Wilcoxon signed-rank test was computed as R's wilcox.test does "
-        "by default "
-        "(zero changes dropped; exact p-value below 50 pairs without ties or zeros, otherwise "
-        "the normal approximation with continuity correction) with the Hodges-Lehmann estimate "
-        "and its distribution-free interval [hollander2014]. Normality of the changes was assessed "
-        "with the Shapiro-Wilk test [royston1995] and the effect size is Cohen's d_z [lakens2013].",
-        f"{s.recommended_reason}" if s.recommended_reason else "",
+        f"{label} was analysed "
+        + ("in each arm separately" if per_arm else "in all patients as one group")
+        + f" from {first.before} to {visit}."
     ]
+    if model is not None:
+        parts.append(
+            "The primary analysis is a mixed model for repeated measures (MMRM) of "
+            + (
+                "the change from baseline with the baseline value as a covariate, "
+                if model.spec.response == "change"
+                else "the value at each visit, "
+            )
+            + "visit"
+            + (", arm and arm-by-visit interaction" if model.design.has_arms else "")
+            + f", with {COVARIANCE_NAMES.get(model.result.covariance_structure, '')} covariance "
+            "between visits, fitted by restricted maximum likelihood with Satterthwaite degrees "
+            "of freedom [satterthwaite1946], matching the R package mmrm [mmrm_r]. It uses every "
+            "available value and is valid if missing values are missing at random; least-squares "
+            "means and between-arm contrasts are reported at each visit."
+        )
+    parts.append(
+        "Completers (patients with values at both visits) were summarised by the mean change "
+        "with a t-based 95% confidence interval and a paired t-test [student1908], and by the "
+        "Wilcoxon signed-rank test as R's wilcox.test computes it (zero changes dropped; exact "
+        "p-value below 50 pairs without ties or zeros, otherwise the normal approximation with "
+        "continuity correction) with the Hodges-Lehmann estimate and its interval "
+        "[hollander2014]. The primary paired test was chosen from the outcome's scale before "
+        "looking at the data, not by a normality pre-test [rochon2012]; the effect size is "
+        "Cohen's d_z [lakens2013]."
+    )
+    mcid_reference = first.instrument.mcid_reference
     if used.get("mcid"):
         parts.append(
             "Improvement is counted in the instrument's direction, and clinically important "
-            f"improvement as a change of at least {comparison.instrument.mcid_abs_text()}"
-            + (
-                f" [{comparison.instrument.mcid_reference}]."
-                if comparison.instrument.mcid_reference
-                else "."
-            )
-        )
-    if used.get("trajectory"):
-        parts.append(
-            "Across visits, the Friedman test used patients with a value at every visit "
-            "[friedman1937]; a linear mixed model with a random intercept per patient (REML) used "
-            "every available value, assuming values are missing at random [laird_ware1982]."
+            f"improvement as a change of at least {first.instrument.mcid_abs_text()}"
+            + (f" [{mcid_reference}]." if mcid_reference else ".")
         )
     if used.get("responders"):
         parts.append(
@@ -120,7 +152,7 @@ def methods_paragraph(comparison: Comparison, outcome_label: str, used: dict[str
             "follow-up counted as non-response, with exact Clopper-Pearson 95% intervals "
             "[clopper1934]."
         )
-    benchmark = comparison.instrument.placebo
+    benchmark = first.instrument.placebo
     if used.get("placebo") and benchmark is not None:
         parts.append(
             f"The result is set beside the pooled placebo arms of {benchmark.n_trials} randomised "
@@ -128,15 +160,121 @@ def methods_paragraph(comparison: Comparison, outcome_label: str, used: dict[str
         )
     if used.get("arms"):
         parts.append(
-            "Arms were compared by the difference in mean change (Welch's t-test) and by "
-            "analysis of covariance of the follow-up value adjusted for baseline [vickers2001]; "
+            "Completers' change was compared between arms by the difference in mean change "
+            "(Welch's t-test) and by analysis of covariance adjusted for baseline [vickers2001]; "
             "responder rates by their difference with Newcombe's interval [newcombe1998]."
         )
     parts.append(
-        "Only one outcome and visit are reported here; p-values from the whole-cohort table are "
-        "descriptive and not adjusted for multiplicity."
+        "Only one outcome and visit are reported here; p-values are not adjusted for multiplicity."
     )
     return " ".join(p for p in parts if p)
+
+
+def _headline_rows(
+    comparisons: dict[str, Comparison],
+    model: OutcomeModel | None,
+    responders: dict[str, ResponderAnalysis],
+    visit: str,
+) -> pd.DataFrame:
+    """One row per arm: patients, the model's change, completers' change, responder rates."""
+    rows = []
+    lsmeans = None
+    if model is not None and model.result.converged and model.spec.response == "change":
+        lsmeans = model.result.lsmeans.copy()
+        lsmeans["visit"] = lsmeans["visit"].astype(str)
+        if "arm" not in lsmeans:
+            lsmeans["arm"] = ""
+        lsmeans["arm"] = lsmeans["arm"].astype(str)
+    for arm, comparison in comparisons.items():
+        s = comparison.stats
+        row: dict[str, object] = {"arm": arm or "all patients"}
+        analysis = responders.get(arm)
+        row["with a baseline value"] = analysis.n_itt if analysis is not None else ""
+        row[f"seen at {visit}"] = s.n_pairs
+        if lsmeans is not None:
+            found = lsmeans.loc[(lsmeans["arm"] == (arm if arm else "")) &
+                                (lsmeans["visit"] == visit)]  # fmt: skip
+            if len(found):
+                e = found.iloc[0]
+                row["change, all visits used (MMRM)"] = (
+                    f"{number(e['estimate'], 2)} ({number(e['ci_low'], 2)} to "
+                    f"{number(e['ci_high'], 2)})"
+                )
+        row["change, completers"] = (
+            f"{number(s.mean_change, 2)} ({number(s.change_ci_low, 2)} to "
+            f"{number(s.change_ci_high, 2)})"
+            if s.change_ci_low is not None
+            else number(s.mean_change, 2)
+        )
+        if analysis is not None and not analysis.rates.empty:
+            half = analysis.rates.set_index("threshold").iloc[1]
+            row[f"{half.name}: completers / all"] = (
+                f"{half['rate_completers']:.0f}% / {half['rate_itt']:.0f}%"
+                if half["rate_completers"] is not None
+                else "undefined"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _effect_rows(
+    model: OutcomeModel | None, by_arm: ArmComparison | None, rates: pd.DataFrame, visit: str
+) -> pd.DataFrame:
+    """The between-arm effect estimates at the visit: model contrast, completers, responders."""
+    rows = []
+    if model is not None and model.result.converged and not model.result.contrasts.empty:
+        contrasts = model.result.contrasts
+        for c in contrasts.loc[contrasts["visit"].astype(str) == visit].to_dict("records"):
+            rows.append({
+                "comparison": f"{c['arm']} − {c['comparator']}",
+                "estimate": "difference in change, all visits used (MMRM)",
+                "value (95% CI)": f"{number(c['estimate'], 2)} ({number(c['ci_low'], 2)} to "
+                f"{number(c['ci_high'], 2)})",
+                "p": format_p(c["p"]),
+            })  # fmt: skip
+    if by_arm is not None:
+        for b in by_arm.between.to_dict("records"):
+            if b.get("difference") is None:
+                continue
+            rows.append({
+                "comparison": f"{b['arm']} − {b['comparator']}",
+                "estimate": "difference in change, completers (Welch)",
+                "value (95% CI)": f"{number(b['difference'], 2)} ({number(b['ci_low'], 2)} to "
+                f"{number(b['ci_high'], 2)})",
+                "p": format_p(b["p_value"]),
+            })  # fmt: skip
+    for r in rates.to_dict("records"):
+        if r.get("difference") is None or "50%" not in str(r["threshold"]):
+            continue
+        rows.append({
+            "comparison": f"{r['arm']} − {r['comparator']}",
+            "estimate": f"difference in {r['threshold']} responders (completers, % points)",
+            "value (95% CI)": f"{number(r['difference'], 1)} ({number(r['ci_low'], 1)} to "
+            f"{number(r['ci_high'], 1)})",
+            "p": "",
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _missing_statement(
+    comparisons: dict[str, Comparison], responders: dict[str, ResponderAnalysis], visit: str
+) -> str:
+    """How many had no value at the visit, per arm, and how each estimate handles it."""
+    parts = []
+    for arm, analysis in responders.items():
+        missing = analysis.n_itt - analysis.n_evaluable
+        share = 100 * missing / analysis.n_itt if analysis.n_itt else 0
+        parts.append(
+            f"{arm + ': ' if arm else ''}{missing} of {analysis.n_itt} ({share:.0f}%) with a "
+            f"baseline value have no value at {visit}"
+        )
+    return (
+        "; ".join(parts)
+        + ". The model estimates use every visit these patients attended and assume the "
+        "missing values are missing at random; completers' figures leave them out; the "
+        "'all' responder rate counts them as non-responders. How much the answer depends on "
+        "these assumptions is shown on the dashboard's sensitivity analyses."
+    )
 
 
 def build_report(data: ReportInput, today: dt.date | None = None) -> str:
@@ -145,90 +283,127 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
     inst = lookup(outcome)
     label = inst.label if inst.known else outcome
     today = today or dt.date.today()
-    comparison = compare_visits(ds, outcome, ds.baseline, visit)
-    summary = visit_summary(ds, outcome)
-    change = change_summary(ds, outcome)
-    fr = friedman(ds, outcome, list(summary["visit"]))
-    model = mixed_model(ds, outcome)
-    responders = responder_analysis(ds, outcome, visit) if inst.direction else None
-    arm = arm_attribute(ds)
+    design = data.design if data.design is not None else resolve_arms(ds)
+    by_arm = None
+    if design.has_arms:
+        by_arm = compare_by_arm(ds, design, outcome, ds.baseline, visit)
+        comparisons = by_arm.per_arm
+    else:
+        comparisons = {"": compare_visits(ds, outcome, ds.baseline, visit)}
+    responders: dict[str, ResponderAnalysis] = {}
+    rates = pd.DataFrame()
+    if inst.direction:
+        if design.has_arms:
+            by_arm_rates = responders_by_arm(ds, design, outcome, visit)
+            responders, rates = dict(by_arm_rates.per_arm), by_arm_rates.between
+        else:
+            responders = {"": responder_analysis(ds, outcome, visit)}
+    try:
+        model: OutcomeModel | None = fit_outcome_model(ds, design, MMRMSpec(outcome))
+    except ValueError:
+        model = None
     used = {
         "mcid": inst.mcid_abs is not None and inst.direction is not None,
-        "trajectory": True,
-        "responders": responders is not None and not responders.rates.empty,
+        "responders": any(not r.rates.empty for r in responders.values()),
         "placebo": inst.placebo is not None,
-        "arms": arm is not None,
+        "arms": design.has_arms,
     }
-    sections: list[str] = []
-    sections.append(
-        "<section><h2>Data and cohort</h2>"
-        + _p(f"Source: {ds.source_name} ({ds.source_format}).")
-        + _p(f"SHA-256 of the file: {data.source_fingerprint}")
+    counts = patients_with_baseline(ds, design, outcome)
+    estimand = change_estimand(design, inst, ds.baseline, visit, data.cohort_sentence, counts)
+    if model is not None and model.result.converged:
+        estimand = replace(
+            estimand,
+            missing_data=(
+                "Two estimates, both shown. The model (MMRM) uses every visit each patient "
+                "attended and assumes missing values are missing at random; completers' "
+                f"figures leave out patients without a value at {visit}. Nothing is imputed."
+            ),
+            summary_measure="Least-squares mean change at the visit (MMRM) and completers' "
+            "mean change, each with its 95% interval"
+            + ("; between arms, their differences (each arm minus the comparator)."
+               if design.has_arms else "."),
+        )  # fmt: skip
+    arms_text = (
+        " and ".join([*design.treated, str(design.comparator)]) if design.has_arms else
+        "all patients"
+    )  # fmt: skip
+    answer = (
+        "<section class='answer'><h2>The answer</h2>"
+        + _p(f"Question: how did {label} change from {ds.baseline} to {visit} in {arms_text}?")
         + _p(data.cohort_sentence or f"All {ds.n_patients} patients.")
-        + _p(
-            f"{ds.n_patients} patients; visits {', '.join(ds.visits)} (baseline {ds.baseline}); "
-            f"{len(ds.outcomes)} outcomes."
+        + "<h3>What this answers (estimand)</h3>"
+        + _table(pd.DataFrame(estimand.rows(), columns=["attribute", "definition"]))
+        + "<h3>Result"
+        + (" in each arm" if design.has_arms else "")
+        + "</h3>"
+        + _table(_headline_rows(comparisons, model, responders, visit))
+    )
+    if design.has_arms:
+        answer += "<h3>Between arms: the effect estimate</h3>" + _table(
+            _effect_rows(model, by_arm, rates, visit)
         )
-        + _table(ds.completeness())
-        + _figure(completeness_bars(ds.completeness()))
-        + "</section>"
-    )
-    sections.append(
-        f"<section><h2>{html.escape(label)}: {html.escape(ds.baseline)} to "
-        f"{html.escape(visit)}</h2>"
-        + _p(plain_sentence(comparison))
-        + _table(statistics_table(comparison))
-        + _figure(before_after_lines(comparison))
-        + _figure(change_histogram(comparison))
-        + "</section>"
-    )
-    sections.append(
-        "<section><h2>Over time</h2>"
-        + _figure(over_time(summary, outcome))
-        + _table(change_table(change))
-        + _figure(change_over_time(change, outcome))
-        + _p(friedman_sentence(fr))
-        + (_table(mixed_model_table(model)) if not model.estimates.empty else _p(model.reason))
-        + "</section>"
-    )
-    if used["responders"] and responders is not None:
-        sections.append(
-            f"<section><h2>Responders at {html.escape(visit)}</h2>"
-            + _table(responder_table(responders))
-            + _figure(waterfall(responders))
-            + "</section>"
+    if responders:
+        answer += _p(_missing_statement(comparisons, responders, visit))
+    for arm, comparison in comparisons.items():
+        answer += _p((f"{arm}: " if arm else "") + plain_sentence(comparison))
+    largest = largest_baseline_smd(ds, design) if design.has_arms else None
+    answer += "<p class='caveat'>" + html.escape(design_caveat(design, largest)) + "</p>"
+    answer += "</section>"
+
+    figures = "<section class='figures'><h2>Figures</h2>"
+    if model is not None and model.result.converged:
+        figures += _p(mmrm_sentence(model, label)) + _figure(
+            lsmeans_over_time(model, axis=visit_axis(ds.visits, ds.long)), height=360
         )
-    if arm is not None:
-        between = arm_change(ds, outcome, visit, arm)
-        arm_html = _table(subgroup_group_table(between))
-        if not between.ancova.empty:
-            arm_html += _table(ancova_table(between.ancova))
-        if used["responders"]:
-            arm_html += _table(arm_rates_display(arm_responder_rates(ds, outcome, visit, arm)))
-        sections.append("<section><h2>Between arms</h2>" + _p(ARM_CAVEAT) + arm_html + "</section>")
-    sections.append(
-        "<section><h2>Every outcome against baseline</h2>"
-        + _table(summary_display(cohort_summary(ds)))
-        + "</section>"
-    )
-    methods = methods_paragraph(comparison, label, used)
+    shown_arm, shown = next(iter(comparisons.items()))
+    histogram = change_histogram(shown)
+    if shown_arm:
+        histogram.update_layout(title=f"{histogram.layout.title.text} · {shown_arm}")
+    figures += _figure(histogram)
+    if shown_arm in responders and not responders[shown_arm].rates.empty:
+        figures += _figure(waterfall(responders[shown_arm]))
+    if shown_arm:
+        figures += _p(f"The change histogram and waterfall show the {shown_arm} arm.")
+    figures += "</section>"
+
+    tables = "<section class='tables'><h2>Tables</h2>"
+    for arm, analysis in responders.items():
+        if not analysis.rates.empty:
+            where = f"{visit} · {arm}" if arm else visit
+            tables += f"<h3>Responders at {html.escape(where)}</h3>"
+            tables += _table(responder_table(analysis))
+    if model is not None and model.result.converged:
+        tables += "<h3>Model estimates at each visit</h3>" + _table(mmrm_lsmeans_table(model))
+        if design.has_arms:
+            tables += _table(mmrm_contrast_table(model))
+    tables += "<h3>Data</h3>" + _table(ds.completeness())
+    tables += "</section>"
+
+    methods = methods_paragraph(model, comparisons, label, visit, used)
     cited = [key for key in REFERENCES if f"[{key}]" in methods]
     numbered = {key: i + 1 for i, key in enumerate(cited)}
-    for key, number in numbered.items():
-        methods = methods.replace(f"[{key}]", f"[{number}]")
+    for key, n in numbered.items():
+        methods = methods.replace(f"[{key}]", f"[{n}]")
     references = "".join(f"<li>{html.escape(REFERENCES[key].text())}</li>" for key in cited)
     versions = ", ".join(f"{k} {v}" for k, v in _versions().items())
-    sections.append(
-        "<section><h2>Methods</h2>" + _p(methods) + f"<ol class='refs'>{references}</ol>"
-        "<h2>Caveats</h2>" + _p(UNCONTROLLED_CAVEAT) + "</section>"
-    )
+    closing = (
+        "<section class='methods'><h2>Methods</h2>" + _p(methods)
+        + f"<ol class='refs'>{references}</ol>"
+        + "<h2>Data source</h2>"
+        + _p(f"Source: {ds.source_name} ({ds.source_format}).")
+        + _p(f"SHA-256 of the file: {data.source_fingerprint}")
+        + _p(f"{ds.n_patients} patients; visits {', '.join(ds.visits)}, of which "
+             f"'{ds.baseline}' is the baseline; {len(ds.outcomes)} outcomes.")
+        + _p(f"Software: {versions}.")
+        + "</section>"
+    )  # fmt: skip
     banner = f"<p class='synthetic'>{html.escape(SYNTHETIC_BANNER)}</p>" if ds.synthetic else ""
     return _PAGE.format(
-        title=html.escape(f"{label}: outcome report"),
+        title=html.escape(f"{label}: {ds.baseline} to {visit}"),
         date=today.isoformat(),
         versions=html.escape(versions),
         banner=banner,
-        body="".join(sections),
+        body=answer + figures + tables + closing,
         plotly_js=plotly.offline.get_plotlyjs(),
     )
 
@@ -237,21 +412,26 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{title}</title>
 <style>
-body {{ font-family: "Helvetica Neue", Arial, sans-serif; color: #222; max-width: 1100px;
-       margin: 2em auto; padding: 0 1em; line-height: 1.45; }}
-h1 {{ margin-bottom: 0.2em; }}
-.meta {{ color: #555; font-size: 0.9em; }}
-.synthetic {{ background: #e8f0fe; padding: 0.5em; border-radius: 4px; }}
-table.data {{ border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }}
-table.data th, table.data td {{ border: 1px solid #ccc; padding: 3px 7px; text-align: left; }}
+body {{ font-family: "Helvetica Neue", Arial, sans-serif; color: #222; max-width: 1000px;
+       margin: 1.5em auto; padding: 0 1em; line-height: 1.35; font-size: 14px; }}
+h1 {{ margin-bottom: 0.1em; font-size: 1.5em; }}
+h2 {{ font-size: 1.25em; margin: 0.8em 0 0.3em; }}
+h3 {{ font-size: 1.02em; margin: 0.7em 0 0.2em; }}
+p {{ margin: 0.35em 0; }}
+.meta {{ color: #555; font-size: 0.85em; }}
+.synthetic {{ background: #e8f0fe; padding: 0.4em; border-radius: 4px; }}
+.caveat {{ background: #fff4e5; padding: 0.4em; border-radius: 4px; }}
+table.data {{ border-collapse: collapse; margin: 0.4em 0; font-size: 0.85em; }}
+table.data th, table.data td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left;
+                                vertical-align: top; }}
 table.data th {{ background: #f3f3f3; }}
-.figure {{ margin: 0.8em 0; }}
-section {{ margin-bottom: 2em; }}
+.figure {{ margin: 0.4em 0; }}
+@page {{ size: A4; margin: 12mm; }}
 @media print {{
-  body {{ margin: 0; max-width: none; }}
-  section {{ page-break-before: always; }}
-  section:first-of-type {{ page-break-before: avoid; }}
-  .figure, table.data {{ page-break-inside: avoid; }}
+  body {{ margin: 0; max-width: none; font-size: 11px; }}
+  section.figures, section.methods {{ page-break-before: always; }}
+  .figure, table.data, h3 {{ page-break-inside: avoid; }}
+  h2, h3 {{ page-break-after: avoid; }}
 }}
 </style>
 <script type="text/javascript">{plotly_js}</script>

@@ -7,6 +7,7 @@ import pandas as pd
 from analysis.instruments import lookup
 from analysis.present.format import format_p, number, p_phrase
 from analysis.stats.compare import Comparison
+from analysis.stats.longitudinal import OutcomeModel
 
 
 def _value(result, name: str, digits: int = 2) -> str:
@@ -182,9 +183,12 @@ def change_table(change: pd.DataFrame) -> pd.DataFrame:
             text.append(_fmt(row.mean_change))
         else:
             text.append(f"{_fmt(row.mean_change)} ({_fmt(row.ci_low)} to {_fmt(row.ci_high)})")
-    return pd.DataFrame(
+    shown = pd.DataFrame(
         {"visit": change["visit"], "patients": change["n"], "mean change (95% CI)": text}
     )
+    if "group" in change:
+        shown.insert(0, "group", change["group"].to_numpy())
+    return shown
 
 
 def friedman_sentence(result) -> str:
@@ -202,21 +206,6 @@ def friedman_sentence(result) -> str:
         f"with a value at every visit): {result.n_complete} patients used, "
         f"{result.n_excluded} left out for a missing visit. Chi-squared = "
         f"{result.statistic:.2f}, df = {result.df}, {p_phrase(result.p_value)}: {verdict}."
-    )
-
-
-def mixed_model_table(model) -> pd.DataFrame:
-    e = model.estimates
-    return pd.DataFrame(
-        {
-            "visit": e["visit"],
-            "difference from baseline (95% CI)": [
-                f"{_fmt(m)} ({_fmt(lo)} to {_fmt(hi)})"
-                for m, lo, hi in zip(e["estimate"], e["ci_low"], e["ci_high"], strict=True)
-            ],
-            "SE": e["se"].map(_fmt),
-            "p": e["p_value"].map(format_p),
-        }
     )
 
 
@@ -413,3 +402,66 @@ def summary_between_display(between: pd.DataFrame) -> pd.DataFrame:
             "p (Welch)": between["p_value"].map(format_p),
         }
     )  # fmt: skip
+
+
+def mmrm_lsmeans_table(model: OutcomeModel) -> pd.DataFrame:
+    """LS means per arm and visit with the values used there, as read on a page."""
+    frame = model.result.lsmeans.copy()
+    frame["visit"] = frame["visit"].astype(str)
+    if "arm" in frame and model.design.has_arms:
+        # treated arms first, the comparator last, as every headline
+        rank = {level: i for i, level in enumerate(model.design.levels)}
+        frame = frame.sort_values("arm", key=lambda a: a.astype(str).map(rank), kind="stable")
+    counts = model.counts.copy()
+    if "arm" in frame:
+        frame["arm"] = frame["arm"].astype(str)
+        frame = frame.merge(counts, on=["arm", "visit"], how="left")
+    else:
+        frame = frame.merge(counts.drop(columns="arm"), on="visit", how="left")
+    shown = pd.DataFrame({"visit": frame["visit"]})
+    if "arm" in frame:
+        shown.insert(0, "arm", frame["arm"])
+    shown["values used"] = frame["n"].fillna(0).astype(int)
+    shown["LS mean (95% CI)"] = [
+        f"{number(e, 2)} ({number(lo, 2)} to {number(hi, 2)})"
+        for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True)
+    ]
+    shown["df"] = frame["df"].map(lambda d: number(d, 1))
+    return shown
+
+
+def mmrm_contrast_table(model: OutcomeModel) -> pd.DataFrame:
+    """Each arm minus the comparator at every visit (the model's effect estimates)."""
+    frame = model.result.contrasts
+    if frame.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "visit": frame["visit"].astype(str),
+            "arm − comparator": frame["arm"].astype(str) + " − " + frame["comparator"].astype(str),
+            "difference (95% CI)": [
+                f"{number(e, 2)} ({number(lo, 2)} to {number(hi, 2)})"
+                for e, lo, hi in zip(
+                    frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True
+                )
+            ],
+            "SE": frame["se"].map(lambda v: number(v, 3)),
+            "df": frame["df"].map(lambda v: number(v, 1)),
+            "p": frame["p"].map(format_p),
+        }
+    )
+
+
+def structure_comparison_table(table: pd.DataFrame) -> pd.DataFrame:
+    """AIC/BIC of the covariance structures tried, best first, as read on a page."""
+    shown = table.sort_values("aic", na_position="last")
+    return pd.DataFrame(
+        {
+            "covariance": shown["covariance"],
+            "parameters": shown["n_theta"],
+            "AIC": shown["aic"].map(lambda v: number(v, 1)),
+            "BIC": shown["bic"].map(lambda v: number(v, 1)),
+            "converged": shown["converged"].map({True: "yes", False: "no"}),
+            "note": shown["message"].fillna(""),
+        }
+    )

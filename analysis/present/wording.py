@@ -11,6 +11,8 @@ from analysis.instruments import PlaceboBenchmark
 from analysis.present.format import number, p_phrase
 from analysis.stats.arms import ArmDesign
 from analysis.stats.compare import Comparison
+from analysis.stats.longitudinal import OutcomeModel
+from analysis.stats.mmrm import MMRMResult
 
 UNCONTROLLED_CAVEAT = (
     "These are before/after data without a control group. In diabetic neuropathy trials, "
@@ -90,12 +92,6 @@ ATTRITION_NOTE = (
     "Fewer patients are seen at later visits. If those who leave did worse (or better), the "
     "average of those remaining changes even when nobody's score does: read later visits with "
     "the number of patients in mind."
-)
-MIXED_MODEL_NOTE = (
-    "Each follow-up visit is compared with the baseline, allowing for each patient's own "
-    "level (random intercept). It is valid if missing visits are unrelated to how a patient "
-    "was doing (missing at random); patients who dropped out because they did badly would "
-    "make later visits look better."
 )
 REGRESSION_TO_MEAN_NOTE = (
     "Patients who start with the highest scores tend to fall the most even without any "
@@ -203,3 +199,52 @@ def between_arms_sentence(row: dict, unit: str, before: str, after: str) -> str:
             f"; {p_phrase(row['adjusted_p_value'])})."
         )
     return text
+
+
+COVARIANCE_NAMES = {
+    "us": "unstructured", "cs": "compound symmetry", "csh": "heterogeneous compound symmetry",
+    "ar1": "AR(1)", "ar1h": "heterogeneous AR(1)", "toep": "Toeplitz",
+    "toeph": "heterogeneous Toeplitz", "ad": "ante-dependence",
+    "adh": "heterogeneous ante-dependence",
+}  # fmt: skip
+
+
+def mmrm_sentence(model: OutcomeModel, label: str) -> str:
+    """The model in one line: 'change in Pain NRS ~ baseline + arm × visit, unstructured
+    covariance, REML, Satterthwaite df; 149 patients, 489 values'."""
+    spec, result = model.spec, model.result
+    response = f"change in {label}" if spec.response == "change" else label
+    terms = [*spec.covariates]
+    if spec.adjusts_for_baseline:
+        terms.append("baseline" + (" × visit" if spec.baseline_by_visit else ""))
+    terms.append("arm × visit" if model.design.has_arms else "visit")
+    df = "Kenward-Roger" if result.df_method.startswith("kenward") else "Satterthwaite"
+    covariance = COVARIANCE_NAMES.get(result.covariance_structure, result.covariance_structure)
+    per_arm = ", one per arm" if spec.group_covariance and model.design.has_arms else ""
+    return (
+        f"{response} ~ {' + '.join(terms)}, {covariance} covariance{per_arm}, "
+        f"{'REML' if result.reml else 'ML'}, {df} df; {result.n_patients} patients, "
+        f"{result.n_values} values"
+    )
+
+
+MMRM_NOTE = (
+    "The mixed model for repeated measures (MMRM) uses every value a patient has, at every "
+    "visit, without imputing the missing ones. Its estimates are valid if patients who missed "
+    "a visit would have been like those with the same history who came (missing at random); "
+    "see Missing data for how much the answer depends on that."
+)
+
+
+def mmrm_exclusions_sentence(result: MMRMResult) -> str:
+    """What the model did not use, and why: missed visits are absent, not left out."""
+    parts = []
+    for reason, n in result.exclusions.items():
+        if reason == "missing response":
+            parts.append(f"{n} patient-visit(s) without a value (missed visits: not imputed)")
+        else:
+            parts.append(f"{n} value(s) with {reason}")
+    text = "Not in the model: " + "; ".join(parts) if parts else "Every value was used"
+    if result.n_patients_excluded:
+        text += f"; {result.n_patients_excluded} patient(s) with no value the model could use"
+    return text + "."

@@ -11,14 +11,14 @@ random).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from analysis.ingest.dataset import Dataset
 from analysis.stats.arms import ArmDesign
-from analysis.stats.mmrm import MMRMResult, fit_mmrm
+from analysis.stats.mmrm import STRUCTURES, MMRMResult, compare_covariances, fit_mmrm
 
 Response = Literal["change", "value"]
 SUBJECT, VISIT, ARM, BASELINE = "patient_id", "visit", "arm", "baseline_value"
@@ -83,14 +83,29 @@ def mmrm_frame(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> pd.DataFr
 def fit_outcome_mmrm(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> MMRMResult:
     """The MMRM of ``spec`` on ``dataset``, per arm when the design has arms (comparator as
     the reference level, so contrasts are each arm minus the comparator)."""
+    frame, arguments = _fit_arguments(dataset, design, spec)
+    return fit_mmrm(frame, **arguments)
+
+
+def compare_structures(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> pd.DataFrame:
+    """AIC/BIC of the nine covariance structures for the model of ``spec`` (REML fits of the
+    same fixed effects, so the criteria are comparable)."""
+    frame, arguments = _fit_arguments(dataset, design, spec)
+    arguments.pop("covariance")
+    return compare_covariances(frame, STRUCTURES, **arguments)
+
+
+def _fit_arguments(
+    dataset: Dataset, design: ArmDesign, spec: MMRMSpec
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame and the keyword arguments of fit_mmrm for ``spec``."""
     frame = mmrm_frame(dataset, design, spec)
     visits = [v for v in spec.model_visits(dataset) if v in set(frame[VISIT])]
     arm_levels = None
     if design.has_arms:
         arm_levels = [design.comparator, *design.treated]
         frame = frame.loc[frame[ARM].isin(arm_levels) | frame[ARM].isna()]
-    return fit_mmrm(
-        frame,
+    return frame, dict(
         response=spec.response,
         subject=SUBJECT,
         visit=VISIT,
@@ -105,3 +120,38 @@ def fit_outcome_mmrm(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> MMR
         df_method=spec.df_method,
         group_covariance=spec.group_covariance and design.has_arms,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class OutcomeModel:
+    """An MMRM of one outcome with what it was asked and how many values it used per visit."""
+
+    spec: MMRMSpec
+    design: ArmDesign
+    result: MMRMResult
+    counts: pd.DataFrame  # arm (or "all"), visit, n: values used at each model visit
+
+
+def fit_outcome_model(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> OutcomeModel:
+    """fit_outcome_mmrm, with the number of values used at each visit in each arm."""
+    result = fit_outcome_mmrm(dataset, design, spec)
+    frame = mmrm_frame(dataset, design, spec)
+    needed = [spec.response, *spec.covariates]
+    if spec.adjusts_for_baseline:
+        needed.append(BASELINE)
+    if design.has_arms:
+        needed.append(ARM)
+    used = frame.dropna(subset=needed)
+    group = used[ARM].astype(str) if design.has_arms else pd.Series("all", index=used.index)
+    counts = (
+        used.assign(arm=group.to_numpy())
+        .groupby(["arm", VISIT], observed=True, sort=False)
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    order = {visit: i for i, visit in enumerate(result.visits)}
+    counts = counts.sort_values(
+        ["arm", VISIT], key=lambda c: c.map(order) if c.name == VISIT else c
+    )
+    return OutcomeModel(spec, design, result, counts.reset_index(drop=True))

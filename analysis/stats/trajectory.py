@@ -5,15 +5,14 @@ visits.
   baseline record itself has no CHG), so the baseline visit shows "no change", never 0.
 - Friedman test on patients complete at every chosen visit (scipy.stats.friedmanchisquare, the
   same statistic with tie correction as R's friedman.test).
-- Linear mixed model (statsmodels MixedLM, REML): value ~ C(visit) with a random intercept per
-  patient, using every available value (valid when values are missing at random); estimates per
-  visit against baseline with 95% Wald CIs.
+- The longitudinal model is the MMRM (analysis.stats.longitudinal, analysis.stats.mmrm); the
+  statsmodels random-intercept model it replaced assumed equal correlation between all visits
+  and gave Wald z tests without small-sample degrees of freedom.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,10 +20,10 @@ from scipy import stats
 
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
+from analysis.stats.arms import ArmDesign
+from analysis.stats.cohort import MISSING, CohortFilter, apply_filter
+from analysis.stats.mmrm import MMRMResult
 from analysis.stats.paired import json_safe
-
-# statsmodels is imported inside the functions that use it: loading it costs about a second,
-# which the dashboard's and the CLI's start-up should not pay.
 
 
 def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -143,114 +142,86 @@ def friedman(dataset: Dataset, outcome: str, visits: list[str]) -> FriedmanResul
     return result
 
 
-@dataclass
-class MixedModelResult:
-    n_patients: int
-    n_values: int
-    estimates: pd.DataFrame = field(default_factory=pd.DataFrame)  # visit, estimate, se, ci, p
-    baseline_mean: float | None = None
-    sd_patient: float | None = None
-    sd_residual: float | None = None
-    converged: bool = False
-    reason: str = ""
-    too_large: bool = False  # skipped for size (can be fitted on request)
-
-
-MIXED_MODEL_MAX_PATIENTS = 5000  # past this a fit takes minutes: only on request
-
-
-def mixed_model(
-    dataset: Dataset, outcome: str, max_patients: int | None = MIXED_MODEL_MAX_PATIENTS
-) -> MixedModelResult:
-    """REML fit of value ~ C(visit, baseline as reference) + (1 | patient). Not fitted for
-    more than ``max_patients`` patients (None: no limit); the reason says so."""
-    data = dataset.long.loc[dataset.long["outcome"] == outcome, ["patient_id", "visit", "value"]]
-    present = [v for v in dataset.visits if v in set(data["visit"])]
-    result = MixedModelResult(int(data["patient_id"].nunique()), len(data))
-    if max_patients is not None and result.n_patients > max_patients:
-        result.reason = (
-            f"not fitted automatically for more than {max_patients:,} patients: at "
-            f"{result.n_patients:,} patients the fit takes minutes. With this many patients the "
-            "visit means and changes above already estimate the same effects precisely."
-        )
-        result.too_large = True
-        return result
-    if dataset.baseline not in present or len(present) < 2:
-        result.reason = "needs values at the baseline and at least one other visit"
-        return result
-    if data.groupby("patient_id", observed=True).size().max() < 2:
-        result.reason = "no patient has more than one value, so patients cannot be modelled"
-        return result
-    codes = {v: f"v{i}" for i, v in enumerate(present)}  # labels safe for formulas
-    data = data.assign(visit_code=data["visit"].map(codes))
-    reference = codes[dataset.baseline]
-    formula = f"value ~ C(visit_code, Treatment(reference='{reference}'))"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            import statsmodels.formula.api as smf
-
-            fit = smf.mixedlm(formula, data, groups=data["patient_id"]).fit(reml=True)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            result.reason = f"the model could not be fitted ({exc})"
-            return result
-    result.converged = bool(fit.converged) and not any(
-        "converge" in str(w.message).lower() for w in caught
-    )
-    conf = fit.conf_int()
-    rows = []
-    for visit in present:
-        if visit == dataset.baseline:
-            continue
-        name = f"C(visit_code, Treatment(reference='{reference}'))[T.{codes[visit]}]"
-        rows.append(
-            dict(
-                visit=visit,
-                estimate=float(fit.fe_params[name]),
-                se=float(fit.bse_fe[name]),
-                ci_low=float(conf.loc[name, 0]),
-                ci_high=float(conf.loc[name, 1]),
-                p_value=float(fit.pvalues[name]),
-            )
-        )
-    result.estimates = pd.DataFrame(rows)
-    result.baseline_mean = float(fit.fe_params["Intercept"])
-    result.sd_patient = float(np.sqrt(max(fit.cov_re.iloc[0, 0], 0.0)))
-    result.sd_residual = float(np.sqrt(fit.scale))
-    if not result.converged:
-        result.reason = "the fit did not fully converge; treat the estimates with caution"
-    return result
-
-
 def trajectories(dataset: Dataset, outcome: str) -> pd.DataFrame:
     """Each patient's values in visit order (for spaghetti plots): patient_id, visit, value."""
     table = dataset.wide(outcome)
     return table.stack().dropna().rename("value").reset_index()
 
 
-def trajectory_report(dataset: Dataset, outcome: str) -> dict:
-    """Everything the Over time page shows, as JSON-safe data (the CLI's trajectory output)."""
+def trajectory_report(dataset: Dataset, outcome: str, design: ArmDesign | None = None) -> dict:
+    """Everything the Over time page shows, as JSON-safe data (the CLI's trajectory output):
+    per-visit summaries, change from baseline, Friedman and the MMRM (per arm when there are
+    arms)."""
+    from analysis.stats.longitudinal import MMRMSpec, fit_outcome_model
+
+    design = design or ArmDesign(None)
     summary = visit_summary(dataset, outcome)
     change = change_summary(dataset, outcome)[["visit", "mean_change", "ci_low", "ci_high"]]
     change = change.rename(columns={"ci_low": "change_ci_low", "ci_high": "change_ci_high"})
     per_visit = summary.merge(change, on="visit", how="left")
     visits_with_data = [v for v in dataset.visits if v in set(summary["visit"])]
-    model = mixed_model(dataset, outcome)
     report = {
         "outcome": outcome,
         "outcome_label": lookup(outcome).label,
         "baseline": dataset.baseline,
         "visits": per_visit.to_dict("records"),
         "friedman": vars(friedman(dataset, outcome, visits_with_data)),
-        "mixed_model": {
-            "n_patients": model.n_patients,
-            "n_values": model.n_values,
-            "baseline_mean": model.baseline_mean,
-            "sd_patient": model.sd_patient,
-            "sd_residual": model.sd_residual,
-            "converged": model.converged,
-            "reason": model.reason,
-            "estimates": model.estimates.to_dict("records"),
-        },
     }
+    try:
+        model = fit_outcome_model(dataset, design, MMRMSpec(outcome))
+    except ValueError as exc:
+        report["mmrm"] = {"error": str(exc)}
+    else:
+        report["mmrm"] = mmrm_record(model.result)
     return json_safe(report)
+
+
+def mmrm_record(result: MMRMResult) -> dict:
+    """An MMRM result as the JSON the CLI writes (the fields R users look for)."""
+    visits = [str(v) for v in result.visits]
+    return json_safe(
+        {
+            "n_patients": result.n_patients,
+            "n_values": result.n_values,
+            "n_patients_excluded": result.n_patients_excluded,
+            "values_not_used": dict(result.exclusions),
+            "converged": result.converged,
+            "message": result.message,
+            "covariance_structure": result.covariance_structure,
+            "reml": result.reml,
+            "df_method": result.df_method,
+            "log_likelihood": result.log_likelihood,
+            "aic": result.aic,
+            "bic": result.bic,
+            "covariance": {
+                "visits": visits,
+                "matrix": np.asarray(result.covariance, dtype=float).tolist(),
+            },
+            "coefficients": result.coefficients.to_dict("records"),
+            "lsmeans": _records(result.lsmeans),
+            "contrasts": _records(result.contrasts),
+        }
+    )
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    shown = frame.copy()
+    for column in ("arm", "comparator", "visit"):
+        if column in shown:
+            shown[column] = shown[column].astype(str)
+    return shown.to_dict("records")
+
+
+def change_summary_by(dataset: Dataset, outcome: str, by: str) -> pd.DataFrame:
+    """``change_summary`` for each level of the attribute ``by``
+    (patients without a value form the group 'missing'), stacked with a ``group`` column:
+    the input of a per-group ``change_over_time``."""
+    values = dataset.attributes[by].astype(object)
+    levels = sorted(set(values.where(values.notna(), MISSING).astype(str)))
+    frames = [
+        change_summary(apply_filter(dataset, CohortFilter({by: (level,)})), outcome).assign(
+            group=level
+        )
+        for level in levels
+    ]
+    return pd.concat(frames, ignore_index=True)

@@ -19,7 +19,6 @@ from analysis.present.figures import (
 from analysis.present.figures_cohort import forest_plot
 from analysis.present.figures_followup import (
     change_over_time,
-    change_summary_by,
     over_time,
     regression_to_mean,
     spaghetti,
@@ -28,6 +27,7 @@ from analysis.present.figures_followup import (
 from analysis.present.visit_axis import visit_axis
 from analysis.stats.cohort import CohortFilter, apply_filter
 from analysis.stats.compare import compare_visits
+from analysis.stats.trajectory import change_summary_by
 from analysis.stats.responders import responder_analysis
 from analysis.stats.subgroups import forest_table
 from analysis.stats.trajectory import change_summary, trajectories, visit_summary

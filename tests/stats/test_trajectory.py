@@ -1,4 +1,5 @@
-"""Over time and responders: Friedman, mixed model, change from baseline, Clopper-Pearson."""
+"""Over time and responders: Friedman, change from baseline, the MMRM in the trajectory report,
+Clopper-Pearson."""
 
 import numpy as np
 import pytest
@@ -11,7 +12,6 @@ from analysis.stats.trajectory import (
     change_from_baseline,
     change_summary,
     friedman,
-    mixed_model,
     trajectory_report,
     visit_summary,
 )
@@ -59,34 +59,6 @@ def test_friedman_needs_three_visits():
     result = friedman(_rounding_dataset(), "rounding_time", METHODS[:2])
     assert result.statistic is None
     assert "at least 3 visits" in result.reason
-
-
-def test_mixed_model_equals_anova_estimators_in_a_balanced_design():
-    """With complete, balanced data, REML estimates of a random-intercept model equal the ANOVA
-    estimators (Searle, Casella & McCulloch, Variance Components, 1992, ch. 4 and 6): visit
-    effects are differences of visit means, residual variance is the two-way ANOVA residual
-    mean square (MSE), patient variance is (MS_patients - MSE) / k, and SE = sqrt(2 MSE / n)."""
-    x = ROUNDING_TIMES
-    n, k = x.shape
-    grand, rows, cols = x.mean(), x.mean(axis=1), x.mean(axis=0)
-    mse = ((x - rows[:, None] - cols[None, :] + grand) ** 2).sum() / ((n - 1) * (k - 1))
-    ms_patients = k * ((rows - grand) ** 2).sum() / (n - 1)
-
-    model = mixed_model(_rounding_dataset(), "rounding_time")
-    assert model.converged
-    assert model.estimates["visit"].tolist() == METHODS[1:]
-    assert model.estimates["estimate"].to_numpy() == pytest.approx(cols[1:] - cols[0], abs=1e-6)
-    assert model.estimates["se"].to_numpy() == pytest.approx([np.sqrt(2 * mse / n)] * 2, rel=1e-4)
-    assert model.sd_residual == pytest.approx(np.sqrt(mse), rel=1e-5)
-    assert model.sd_patient == pytest.approx(np.sqrt((ms_patients - mse) / k), rel=1e-5)
-    assert model.baseline_mean == pytest.approx(cols[0], abs=1e-6)
-    assert (model.n_patients, model.n_values) == (22, 66)
-
-
-def test_mixed_model_uses_incomplete_patients():
-    ds = _rounding_dataset("R99,round out,rounding_time,5.5\n")
-    model = mixed_model(ds, "rounding_time")
-    assert (model.n_patients, model.n_values) == (23, 67)
 
 
 CHANGE_CSV = b"""patient_id,visit,outcome,value
@@ -179,7 +151,8 @@ def test_trajectory_report_is_json_ready():
     report = trajectory_report(_rounding_dataset(), "rounding_time")
     assert report["friedman"]["statistic"] == pytest.approx(11.142857)
     assert report["visits"][0]["mean_change"] is None
-    assert len(report["mixed_model"]["estimates"]) == 2
+    assert report["mmrm"]["converged"]
+    assert [row["visit"] for row in report["mmrm"]["lsmeans"]] == METHODS[1:]
 
 
 class TestClopperPearson:

@@ -13,8 +13,9 @@ from analysis.ingest.pipeline import DEMO_PATH, load_demo
 from analysis.present.format import number
 from analysis.stats.arms import compare_by_arm, resolve_arms, responders_by_arm
 from analysis.stats.compare import compare_visits
+from analysis.stats.longitudinal import MMRMSpec, fit_outcome_model
 from analysis.stats.responders import responder_analysis
-from analysis.stats.trajectory import friedman, mixed_model
+from analysis.stats.trajectory import friedman
 from ui.pages import PAGES as PAGE_TABLE
 from ui.safe import md
 
@@ -269,15 +270,19 @@ def test_over_time_page(demo):
     text = _texts(at.markdown)
     assert f"{expected.n_complete} patients used" in text
     assert md(f"Chi-squared = {expected.statistic:.2f}, df = 4") in text
-    model = mixed_model(demo, "pain_nrs")
-    assert f"from {model.n_patients} patients" in text
-    change = _frame(at, "mean change (95% CI)")
-    assert change.iloc[0].tolist() == ["baseline", 150, "no change (baseline)"]
-    estimates = _frame(at, "difference from baseline (95% CI)")
-    assert estimates["visit"].tolist() == ["m1", "m3", "m6", "m12"]
-    assert estimates.iloc[0, 1].startswith(
-        f"{model.estimates['estimate'].iloc[0]:.2f}".replace("-", "−")
+    model = fit_outcome_model(demo, resolve_arms(demo), MMRMSpec("pain_nrs")).result
+    assert f"{model.n_patients} patients, {model.n_values} values" in text
+    assert "unstructured covariance, REML, Satterthwaite df" in text
+    change = _frame(at, "mean change (95% CI)")  # per arm: the arm is the default grouping
+    assert change.iloc[0].tolist() == ["MSC", "baseline", 108, "no change (baseline)"]
+    contrasts = _frame(at, "difference (95% CI)")
+    assert contrasts["visit"].tolist() == ["m1", "m3", "m6", "m12"]
+    first = model.contrasts.iloc[0]
+    assert contrasts.iloc[0]["difference (95% CI)"] == (
+        f"{number(first['estimate'], 2)} ({number(first['ci_low'], 2)} to "
+        f"{number(first['ci_high'], 2)})"
     )
+    assert "Population" in text and "missing at random" in text
 
 
 def test_over_time_by_group_and_median():

@@ -1,6 +1,6 @@
 """Registry-scale behaviour that a user sees: past MAX_PATIENT_MARKS patients the charts send
 densities, summary boxes and sampled waterfalls (and say so), patient pickers become a typed
-ID, and the mixed model waits to be asked for. The sizes here are just past the threshold;
+ID. The sizes here are just past the threshold;
 `make bench` measures 100,000 and 1,000,000 patients."""
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from analysis.present.figures import (
 from analysis.present.figures_followup import regression_to_mean, waterfall
 from analysis.stats.compare import compare_visits
 from analysis.stats.responders import responder_analysis
-from analysis.stats.trajectory import mixed_model
 from bench.bench import synthetic_cohort
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,12 +74,6 @@ def test_waterfall_draws_a_thousand_evenly_spaced_patients(dataset):
     assert f"n = {len(changes):,}" in fig.layout.title.text
     scatter = regression_to_mean(analysis)
     assert scatter.data[0].type == "heatmap" and _bytes(scatter) < 100_000
-
-
-def test_mixed_model_waits_to_be_asked_past_its_limit(dataset):
-    skipped = mixed_model(dataset, "pain_nrs", max_patients=1000)
-    assert skipped.too_large and skipped.estimates.empty
-    assert "not fitted automatically for more than 1,000 patients" in skipped.reason
 
 
 def test_pages_at_registry_scale(registry_file, monkeypatch):
