@@ -77,6 +77,7 @@ def _load(
     convert_dates: bool,
     events: tuple[tuple[str, str], ...],
     synthetic: bool,
+    visits: tuple[tuple[str, str], ...] = (),
 ) -> LoadResult:
     """Read and validate once per content and choices. Keyed by the content's SHA-256 (not
     by hashing the bytes again on every rerun) and kept as one shared, never-modified object
@@ -89,6 +90,7 @@ def _load(
         drop_columns=list(drop) or None,
         convert_dates=convert_dates,
         event_map=dict(events) or None,
+        visit_map=dict(visits) or None,
         synthetic=synthetic,
     )
 
@@ -157,8 +159,10 @@ def data_source_sidebar() -> None:
     sheet = st.session_state.get(f"sheet::{fingerprint}")
     events_key = f"events::{fingerprint}"
     events = tuple(st.session_state.get(events_key, {}).items())
-    result = _load(data, digest, name, sheet, drop, convert, events, synthetic)
-    load_key = f"{digest}|{name}|{sheet}|{drop}|{convert}|{events}|{synthetic}"
+    visits_key = f"visits::{fingerprint}"
+    visits = tuple(st.session_state.get(visits_key, {}).items())
+    result = _load(data, digest, name, sheet, drop, convert, events, synthetic, visits)
+    load_key = f"{digest}|{name}|{sheet}|{drop}|{convert}|{events}|{synthetic}|{visits}"
     if len(result.sheets) > 1:
         sidebar.selectbox("Sheet", result.sheets, key=f"sheet::{fingerprint}")
     if result.identifier_columns:
@@ -177,6 +181,8 @@ def data_source_sidebar() -> None:
     dataset = result.dataset
     if dataset is not None and dataset.event_map:
         event_map_editor(sidebar, dataset.event_map, events_key)
+    if dataset is not None:
+        visit_map_editor(sidebar, dataset, visits_key)
     if dataset is not None:
         baseline = url.selectbox(
             sidebar, "Baseline visit", dataset.visits, f"baseline::{fingerprint}", "baseline",
@@ -353,3 +359,35 @@ def cached_structure_comparison(
 ) -> pd.DataFrame:
     """compare_structures (AIC/BIC of the nine structures), cached."""
     return compare_structures(dataset, design, spec)
+
+
+def visit_map_editor(sidebar, dataset: Dataset, key: str) -> None:
+    """The visit labels of the file and the visit each became (merged spellings, same time
+    points, probable typos), editable; shown open when labels were merged or flagged."""
+    mapping = dict(getattr(dataset, "visit_map", {}) or {})
+    if not mapping:
+        return
+    flagged = {"visit_labels_merged", "probable_visit_typo", "visit_spellings"}
+    merged = any(label != visit for label, visit in mapping.items())
+    noted = any(finding.code in flagged for finding in dataset.report.findings)
+    with sidebar.expander("Visit labels → visits", expanded=merged or noted):
+        if noted:
+            st.caption(
+                "Some labels were merged or look like typos (details on the Data page). Edit "
+                "the visit a label belongs to; the data reload with your mapping."
+            )
+        frame = pd.DataFrame({"label in the file": list(mapping), "visit": list(mapping.values())})
+        edited = st.data_editor(
+            frame,
+            hide_index=True,
+            disabled=["label in the file"],
+            key=f"editor::{key}",
+            width="stretch",
+        )
+        chosen = {
+            label: str(visit).strip() or label
+            for label, visit in zip(edited["label in the file"], edited["visit"], strict=True)
+        }
+        if chosen != mapping:
+            st.session_state[key] = chosen
+            st.rerun()

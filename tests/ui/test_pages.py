@@ -544,3 +544,28 @@ def test_visit_choice_follows_the_user_across_pages():
     assert at.selectbox(key="resp_visit").value == "m6"
     at.switch_page("pages/report.py").run()
     assert at.selectbox(key="report_visit").value == "m6"
+
+
+TYPO_CSV = "patient_id,visit,outcome,value\n" + "".join(
+    f"P{i},baseline,pain_nrs,7\nP{i},m3,pain_nrs,6\n"
+    + (f"P{i},m6,pain_nrs,5\n" if i != 0 else "P0,6 months,pain_nrs,5\n")
+    for i in range(12)
+)
+
+
+def test_visit_label_typo_is_flagged_merged_and_editable():
+    at = _upload(_app().run(), "typo.csv", TYPO_CSV.encode())
+    assert not at.exception
+    assert _metrics(at)["Visits"] == "3"  # '6 months' joined m6, not a fourth visit
+    editor = next(e for e in at.sidebar.expander if e.label == "Visit labels → visits")
+    assert "look like typos" in _texts(editor.caption)
+    at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="cmp_after").value == "m6"  # never the label one patient holds
+    at.switch_page("pages/data.py").run()
+    assert "6 months" in _texts(at.error) + _texts(at.warning) + _texts(at.markdown)
+    # the user keeps the label apart: the data reload with four visits
+    fingerprint = hashlib.sha256(TYPO_CSV.encode()).hexdigest()[:16]
+    kept_apart = {"baseline": "baseline", "m3": "m3", "m6": "m6", "6 months": "6 months"}
+    at.session_state[f"visits::{fingerprint}"] = kept_apart
+    at.switch_page("pages/overview.py").run()
+    assert _metrics(at)["Visits"] == "4"
