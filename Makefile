@@ -29,6 +29,7 @@ browser:
 test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	@url=$$(bash tests/pg_server.sh start); \
 	  if [ -z "$$url" ]; then echo "PostgreSQL is not installed: its test will be skipped"; fi; \
 	  OUTCOMES_TEST_PG_URL="$$url" $(PY) -m pytest; status=$$?; \
@@ -45,6 +46,7 @@ test-oldest:
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 format: $(STAMP)
 	$(PY) -m ruff format .
