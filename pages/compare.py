@@ -10,7 +10,7 @@ from analysis.present.wording import between_arms_sentence, design_caveat, plain
 from analysis.stats.arms import patients_with_baseline
 from analysis.stats.compare import Comparison
 from ui import url
-from ui.arms import change_section, estimand_card
+from ui.arms import estimand_card
 from ui.entry import ensure_entry
 from ui.render import chart, table
 from ui.safe import md
@@ -145,9 +145,6 @@ if s.warnings:
     st.warning(
         "**About these numbers**\n\n" + "\n".join(f"- {md(w['message'])}" for w in s.warnings)
     )
-
-if before == dataset.baseline and not design.has_arms:
-    change_section(dataset, outcome, after)
 
 for arm, result in comparisons.items():
     suffix = f" · {arm}" if arm else ""

@@ -332,19 +332,6 @@ def forest_display(
     return pd.DataFrame(rows)
 
 
-def arm_rates_display(rates: pd.DataFrame) -> pd.DataFrame:
-    table = rates.copy()
-    if "difference" in table:
-        table["difference (95% CI), percentage points"] = [
-            "" if pd.isna(d) else f"{_fmt(d, 0)} ({_fmt(lo, 0)} to {_fmt(hi, 0)})"
-            for d, lo, hi in zip(
-                table["difference"], table["ci_low"], table["ci_high"], strict=True
-            )
-        ]
-        table = table.drop(columns=["difference", "ci_low", "ci_high"])
-    return table.rename(columns={"threshold": "responder definition"})
-
-
 def table1_display(table: pd.DataFrame) -> pd.DataFrame:
     """Table 1 as tableone prints it: SMD to 3 decimals, p-values as journals print them."""
     shown = table.copy()

@@ -159,52 +159,6 @@ def arm_change(dataset: Dataset, outcome: str, visit: str, arm: str) -> Subgroup
     return compare_subgroups(dataset, outcome, visit, arm, SMALL_GROUP_DEFAULT, reference)
 
 
-def arm_change_by_visit(dataset: Dataset, outcome: str, arm: str) -> pd.DataFrame:
-    """ANCOVA-adjusted between-arm difference at every follow-up visit."""
-    frames = []
-    for visit in dataset.follow_up_visits:
-        ancova = arm_change(dataset, outcome, visit, arm).ancova
-        if not ancova.empty:
-            frames.append(ancova.assign(visit=visit))
-    if not frames:
-        return pd.DataFrame()
-    table = pd.concat(frames, ignore_index=True)
-    return table[["visit", "group", "reference", "adjusted_difference", "ci_low", "ci_high",
-                  "p_value"]]  # fmt: skip
-
-
-def arm_responder_rates(
-    dataset: Dataset, outcome: str, visit: str, arm: str, direction: Direction | None = None
-) -> pd.DataFrame:
-    """Responder rates (completers) per arm and, for two arms, the difference with its CI."""
-    levels = arm_levels(dataset, arm)
-    per_arm = {
-        level: responder_analysis(
-            apply_filter(dataset, CohortFilter({arm: (level,)})), outcome, visit, direction
-        ).rates.set_index("threshold")
-        for level in levels
-    }
-    rows = []
-    for threshold in per_arm[levels[0]].index:
-        row: dict[str, object] = {"threshold": threshold}
-        counts = {}
-        for level in levels:
-            k = int(per_arm[level].loc[threshold, "responders"])
-            n = int(per_arm[level].loc[threshold, "n_completers"])
-            counts[level] = (k, n)
-            row[level] = f"{k}/{n} = {100 * k / n:.0f}%" if n else "no patients"
-        if len(levels) == 2 and all(n >= SMALL_GROUP_DEFAULT for _, n in counts.values()):
-            (k0, n0), (k1, n1) = counts[levels[0]], counts[levels[1]]
-            from statsmodels.stats.proportion import confint_proportions_2indep
-
-            low, high = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff")
-            row["difference"] = 100 * (k1 / n1 - k0 / n0)
-            row["ci_low"], row["ci_high"] = 100 * float(low), 100 * float(high)
-            row["comparison"] = f"{levels[1]} minus {levels[0]}"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def welch_difference(treated: np.ndarray, comparator: np.ndarray) -> dict[str, float | None]:
     """Difference in means (treated minus comparator) with Welch's t interval and p
     (R: t.test(treated, comparator)); None where a group has fewer than 2 values."""

@@ -8,7 +8,7 @@ import tableone
 
 from analysis.ingest.pipeline import load_bytes, load_demo
 from analysis.present.format import format_p
-from analysis.stats.arms import arm_change, arm_responder_rates, control_level
+from analysis.stats.arms import arm_change, control_level, resolve_arms, responders_by_arm
 from analysis.stats.cohort import (
     CohortFilter,
     apply_filter,
@@ -292,8 +292,8 @@ def test_arm_responder_difference_uses_newcombe():
     ds = load_bytes(
         ("patient_id,visit,outcome,value,arm\n" + "\n".join(rows)).encode(), "a.csv"
     ).dataset
-    rates = arm_responder_rates(ds, "pain_nrs", "m6", "arm").set_index("threshold")
-    row = rates.loc["≥50% improvement"]
-    assert row["comparison"] == "MSC minus standard care"
+    rates = responders_by_arm(ds, resolve_arms(ds), "pain_nrs", "m6").between
+    row = rates.set_index("threshold").loc["≥50% improvement"]
+    assert (row["arm"], row["comparator"]) == ("MSC", "standard care")
     assert row["difference"] == pytest.approx(100 * (56 / 70 - 48 / 80))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((5.24, 33.39), abs=5e-3)
