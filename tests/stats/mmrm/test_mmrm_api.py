@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.stats.mmrm import STRUCTURES, compare_covariances, fit_mmrm
-from analysis.stats.mmrm._bench import bench
+from bench.mmrm import bench
 
 VISITS = ["V1", "V2", "V3"]
 

@@ -2,7 +2,9 @@
 
 Simulates n patients x 6 visits, two arms, one categorical and one numeric covariate and a
 baseline, with about 20% monotone dropout by the last visit, and times an unstructured REML fit
-with Satterthwaite df (LS means and contrasts included). Run: python -m analysis.stats.mmrm._bench
+with Satterthwaite df (LS means and contrasts included), beside a floor measured in the same run:
+one ordinary least-squares fit of the same fixed effects on the same rows (numpy lstsq), the
+least any model of these data must do. Run: python -m bench.mmrm [n ...]
 """
 
 from __future__ import annotations
@@ -77,9 +79,32 @@ def _fit(data: pd.DataFrame, covariance: str) -> bool:
     return result.converged
 
 
+def _ols_floor(data: pd.DataFrame) -> float:
+    """Seconds for one least-squares fit of the same fixed effects on the observed rows."""
+    t0 = time.perf_counter()
+    used = data.dropna(subset=["y"])
+    visit = pd.get_dummies(used["visit"], drop_first=True, dtype=float).to_numpy()
+    active = (used["arm"] == "active").to_numpy(dtype=float)[:, None]
+    x = np.column_stack(
+        [
+            np.ones(len(used)),
+            (used["sex"] == "F").to_numpy(dtype=float),
+            used["age"].to_numpy(),
+            used["base"].to_numpy(),
+            active,
+            visit,
+            active * visit,
+        ]
+    )
+    np.linalg.lstsq(x, used["y"].to_numpy(), rcond=None)
+    return time.perf_counter() - t0
+
+
 def bench(n_patients: int, covariance: str = "us", seed: int = 0) -> dict[str, object]:
-    """Seconds for one fit (data simulated beforehand) and its peak traced memory in MB."""
+    """Seconds for one fit (data simulated beforehand), the OLS floor on the same rows, and the
+    fit's peak traced memory in MB."""
     data = simulate(n_patients, seed)
+    floor = _ols_floor(data)
     t0 = time.perf_counter()
     converged = _fit(data, covariance)
     seconds = time.perf_counter() - t0
@@ -94,6 +119,8 @@ def bench(n_patients: int, covariance: str = "us", seed: int = 0) -> dict[str, o
         "n_values": int(data["y"].notna().sum()),
         "covariance": covariance,
         "seconds": seconds,
+        "ols_floor_seconds": floor,
+        "vs_floor": seconds / floor if floor > 0 else float("nan"),
         "peak_traced_mb": peak / 2**20,
         "max_rss_mb": max_rss_mb,
         "converged": converged,
@@ -101,7 +128,7 @@ def bench(n_patients: int, covariance: str = "us", seed: int = 0) -> dict[str, o
 
 
 def main() -> None:
-    """Command line: python -m analysis.stats.mmrm._bench [n ...]."""
+    """Command line: python -m bench.mmrm [n ...]."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("n", nargs="*", type=int, default=[10_000, 100_000])
     parser.add_argument("--covariance", default="us")
