@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from ui.entry import ensure_entry
-from ui.state import cached_report, require_dataset
+from ui.state import arm_design, cached_report, require_dataset
 from ui.widgets import follow_up_picker, outcome_picker
 
 ensure_entry()
@@ -28,6 +28,7 @@ visit = follow_up_picker(dataset, outcome, follow, "report_visit", "visit", pick
 
 html_text = cached_report(
     dataset,
+    arm_design(),
     outcome,
     visit,
     st.session_state.get("cohort_sentence", ""),

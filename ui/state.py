@@ -15,7 +15,6 @@ import streamlit as st
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
 from analysis.instruments import Direction
-from analysis.present.report import ReportInput, build_report
 from analysis.present.visit_axis import VisitAxis, visit_axis
 from analysis.present.wording import SYNTHETIC_BANNER
 from analysis.stats.arms import (
@@ -292,9 +291,13 @@ def cached_patient(dataset: Dataset, patient_id: str) -> PatientProfile:
 
 
 @st.cache_data(show_spinner="Building the report…", max_entries=16, **_CACHE_OPTIONS)
-def cached_report(dataset: Dataset, outcome: str, visit: str, sentence: str, digest: str) -> str:
+def cached_report(
+    dataset: Dataset, design: ArmDesign, outcome: str, visit: str, sentence: str, digest: str
+) -> str:
     """The HTML report, cached per cohort, outcome and visit."""
-    return build_report(ReportInput(dataset, outcome, visit, digest, sentence))
+    from analysis.present.report import ReportInput, build_report  # only the Report page
+
+    return build_report(ReportInput(dataset, outcome, visit, digest, sentence, design))
 
 
 def arm_design() -> ArmDesign:
