@@ -188,6 +188,142 @@ _WORKS: tuple[Reference, ...] = (
         "ICH E9(R1) addendum on estimands and sensitivity analysis in clinical trials to the "
         "guideline on statistical principles for clinical trials. 2019.",
     ),
+    # Missing data: primary analysis under MAR and sensitivity analyses (analysis.stats.imputation)
+    Reference(
+        "rubin1976",
+        "Rubin DB. Inference and missing data. Biometrika 1976;63:581-592.",
+        "10.1093/biomet/63.3.581",
+    ),
+    Reference(
+        "rubin1987",
+        "Rubin DB. Multiple Imputation for Nonresponse in Surveys. New York: Wiley, 1987.",
+    ),
+    Reference(
+        "barnard_rubin1999",
+        "Barnard J, Rubin DB. Small-sample degrees of freedom with multiple imputation. "
+        "Biometrika 1999;86:948-955.",
+        "10.1093/biomet/86.4.948",
+    ),
+    Reference(
+        "little_rubin2019",
+        "Little RJA, Rubin DB. Statistical Analysis with Missing Data, 3rd ed. Hoboken: Wiley, "
+        "2019.",
+    ),
+    Reference(
+        "nrc2010",
+        "National Research Council. The Prevention and Treatment of Missing Data in Clinical "
+        "Trials. Washington, DC: The National Academies Press, 2010.",
+        "10.17226/12955",
+    ),
+    Reference(
+        "ema2010",
+        "European Medicines Agency, Committee for Medicinal Products for Human Use. Guideline on "
+        "missing data in confirmatory clinical trials. EMA/CPMP/EWP/1776/99 Rev. 1, 2010.",
+    ),
+    Reference(
+        "gewandter2014",
+        "Gewandter JS et al. Reporting of missing data and methods used to accommodate them in "
+        "recent analgesic clinical trials: ACTTION systematic review and recommendations. Pain "
+        "2014;155:1871-1877.",
+        "10.1016/j.pain.2014.06.018",
+    ),
+    Reference(
+        "carpenter2013",
+        "Carpenter JR, Roger JH, Kenward MG. Analysis of longitudinal trials with protocol "
+        "deviation: a framework for relevant, accessible assumptions, and inference via multiple "
+        "imputation. J Biopharm Stat 2013;23:1352-1371.",
+        "10.1080/10543406.2013.834911",
+    ),
+    Reference(
+        "seaman2014",
+        "Seaman SR, White IR, Leacy FP. Comment on 'Analysis of longitudinal trials with "
+        "protocol deviations: a framework for relevant, accessible assumptions, and inference via "
+        "multiple imputation' by Carpenter, Roger, and Kenward. J Biopharm Stat "
+        "2014;24:1358-1362.",
+        "10.1080/10543406.2014.928306",
+    ),
+    Reference(
+        "cro2020",
+        "Cro S, Morris TP, Kenward MG, Carpenter JR. Sensitivity analysis for clinical trials "
+        "with missing continuous outcome data using controlled multiple imputation: a practical "
+        "guide. Stat Med 2020;39:2815-2842.",
+        "10.1002/sim.8569",
+    ),
+    Reference(
+        "ratitch2013",
+        "Ratitch B, O'Kelly M, Tosiello R. Missing data in clinical trials: from clinical "
+        "assumptions to statistical analysis using pattern mixture models. Pharm Stat "
+        "2013;12:337-347.",
+        "10.1002/pst.1549",
+    ),
+    Reference(
+        "marshall2009",
+        "Marshall A, Altman DG, Holder RL, Royston P. Combining estimates of interest in "
+        "prognostic modelling studies after multiple imputation: current practice and "
+        "guidelines. BMC Med Res Methodol 2009;9:57.",
+        "10.1186/1471-2288-9-57",
+    ),
+    Reference(
+        "zellner1962",
+        "Zellner A. An efficient method of estimating seemingly unrelated regressions and tests "
+        "for aggregation bias. J Am Stat Assoc 1962;57:348-368.",
+    ),
+    # Safety and time to event (analysis.stats.adverse_events, survival, time_to_event)
+    Reference(
+        "isscr2021",
+        "International Society for Stem Cell Research. ISSCR Guidelines for Stem Cell Research "
+        "and Clinical Translation, version 1.0, May 2021 (recommendation 3.4.3.2: adverse "
+        "events reported with their severity and relation to the cells and the procedure).",
+    ),
+    Reference(
+        "wang2021_msc_safety",
+        "Wang Y, Yi H, Song Y. The safety of MSC therapy over the past 15 years: a "
+        "meta-analysis. Stem Cell Res Ther 2021;12:545 (62 randomised trials; transient fever "
+        "OR 3.65, administration-site events OR 1.98).",
+        "10.1186/s13287-021-02609-x",
+    ),
+    Reference(
+        "garwood1936",
+        "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-442.",
+    ),
+    Reference(
+        "kaplan_meier1958",
+        "Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat "
+        "Assoc 1958;53:457-481.",
+        "10.1080/01621459.1958.10501452",
+    ),
+    Reference(
+        "brookmeyer_crowley1982",
+        "Brookmeyer R, Crowley J. A confidence interval for the median survival time. "
+        "Biometrics 1982;38:29-41.",
+        "10.2307/2530286",
+    ),
+    Reference(
+        "mantel1966",
+        "Mantel N. Evaluation of survival data and two new rank order statistics arising in its "
+        "consideration. Cancer Chemother Rep 1966;50:163-170.",
+    ),
+    Reference(
+        "cox1972",
+        "Cox DR. Regression models and life-tables. J R Stat Soc B 1972;34:187-220.",
+        "10.1111/j.2517-6161.1972.tb00899.x",
+    ),
+    Reference(
+        "efron1977",
+        "Efron B. The efficiency of Cox's likelihood function for censored data. J Am Stat "
+        "Assoc 1977;72:557-565.",
+    ),
+    Reference(
+        "lindsey_ryan1998",
+        "Lindsey JC, Ryan LM. Tutorial in biostatistics: methods for interval-censored data. "
+        "Stat Med 1998;17:219-238.",
+    ),
+    Reference(
+        "r_survival",
+        "Therneau TM. A Package for Survival Analysis in R (survival), version 3.5; the "
+        "reference implementation the project's Kaplan-Meier, log-rank and Cox numbers are "
+        "tested against.",
+    ),
 )
 
 REFERENCES: dict[str, Reference] = {work.key: work for work in _WORKS}
