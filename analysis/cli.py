@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.ingest.dataset import Dataset
@@ -29,6 +30,7 @@ from analysis.present.estimand import (
 )
 from analysis.present.export import neutralise_formulas
 from analysis.present.format import format_p, number, p_phrase
+from analysis.present.missing_text import tipping_sentences
 from analysis.present.report import ReportInput, build_report, fingerprint
 from analysis.present.tables import (
     ancova_table,
@@ -38,6 +40,7 @@ from analysis.present.tables import (
 )
 from analysis.present.wording import (
     COVARIANCE_NAMES,
+    MISSING_DATA_NOTE,
     MMRM_NOTE,
     UNCONTROLLED_CAVEAT,
     design_caveat,
@@ -57,6 +60,7 @@ from analysis.stats.arms import (
 )
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.stats.compare import Comparison, compare_visits, default_follow_up
+from analysis.stats.imputation import sensitivity_analysis
 from analysis.stats.longitudinal import MMRMSpec, fit_outcome_model
 from analysis.stats.paired import json_safe
 from analysis.stats.responders import ResponderAnalysis, responder_analysis
@@ -150,6 +154,31 @@ def _parser() -> argparse.ArgumentParser:
     mmrm.add_argument("--baseline", help="override the detected baseline visit")
     mmrm.add_argument("--json", action="store_true")
     _arm_options(mmrm)
+
+    sensitivity = sub.add_parser(
+        "sensitivity", help="missing follow-up: MI under MAR, reference-based, tipping point"
+    )
+    _source(sensitivity)
+    sensitivity.add_argument("--outcome", required=True)
+    sensitivity.add_argument("--visit", required=True)
+    sensitivity.add_argument(
+        "--method",
+        choices=["mar", "j2r", "cr", "cir"],
+        default="mar",
+        help="imputation for the tipping point and MI responder rates",
+    )
+    sensitivity.add_argument(
+        "--deltas",
+        help="START:STOP:STEP in the outcome's units, "
+        "negative = worse (default: 0 to about -1.5 SD of the change)",
+    )
+    sensitivity.add_argument("--imputations", type=int, default=100)
+    sensitivity.add_argument("--seed", type=int, default=2024)
+    sensitivity.add_argument("--covariates", help="patient attributes, comma-separated")
+    sensitivity.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
+    sensitivity.add_argument("--baseline", help="override the detected baseline visit")
+    sensitivity.add_argument("--json", action="store_true")
+    _arm_options(sensitivity)
 
     responders = sub.add_parser("responders", help="responder rates at one follow-up visit")
     _source(responders)
@@ -425,6 +454,50 @@ def _print_frame(frame: pd.DataFrame) -> None:
         print(shown.round(4).to_string(index=False))
 
 
+def _deltas(text: str | None) -> np.ndarray | None:
+    """'-3:0:0.25' -> the grid from -3 to 0 in steps of 0.25 (both ends included)."""
+    if not text:
+        return None
+    try:
+        start, stop, step = (float(part) for part in text.split(":"))
+    except ValueError as exc:
+        raise _Exit(EXIT_USAGE, f"--deltas takes START:STOP:STEP, not {text!r}") from exc
+    if step <= 0 or stop < start:
+        raise _Exit(EXIT_USAGE, "--deltas needs START <= STOP and a positive STEP")
+    return np.round(np.arange(start, stop + step / 2, step), 10)
+
+
+def _cmd_sensitivity(args) -> int:
+    dataset = _load(args)
+    design = _design(args, dataset)
+    _require(_check(dataset, outcome=args.outcome))
+    visit = _visit(dataset, args.visit)
+    if args.method != "mar" and not design.has_arms:
+        raise _Exit(EXIT_USAGE, f"--method {args.method} needs arms (a comparator to refer to).")
+    covariates = tuple(c.strip() for c in args.covariates.split(",")) if args.covariates else ()
+    try:
+        result = sensitivity_analysis(
+            dataset, design, args.outcome, visit, method=args.method,
+            deltas=_deltas(args.deltas), n_imputations=args.imputations, seed=args.seed,
+            covariates=covariates, direction=args.direction,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise _Exit(EXIT_USAGE, str(exc)) from exc
+    if args.json:
+        print(_strict_json(result.to_dict()))
+        return EXIT_OK
+    print(f"{lookup(args.outcome).label} at {visit}: {result.n.n_used} of "
+          f"{result.n.n_patients} patients; {args.imputations} imputations, "
+          f"seed {args.seed}")  # fmt: skip
+    _print_frame(result.estimates()[["analysis", "arm", "comparator", "estimate", "se", "df",
+                                     "ci_low", "ci_high", "p", "n", "n_imputed"]])  # fmt: skip
+    print()
+    for sentence in tipping_sentences(result):
+        print(sentence)
+    print("\n" + MISSING_DATA_NOTE)
+    return EXIT_OK
+
+
 def _cmd_mmrm(args) -> int:
     dataset = _load(args)
     design = _design(args, dataset)
@@ -620,6 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": _cmd_summary,
         "trajectory": _cmd_trajectory,
         "mmrm": _cmd_mmrm,
+        "sensitivity": _cmd_sensitivity,
         "responders": _cmd_responders,
         "subgroups": _cmd_subgroups,
         "table1": _cmd_table1,

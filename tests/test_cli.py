@@ -366,3 +366,23 @@ def test_piping_into_head_exits_quietly():
     )  # fmt: skip
     assert completed.stdout.startswith("arm,outcome")
     assert "Traceback" not in completed.stderr and "BrokenPipe" not in completed.stderr
+
+
+def test_sensitivity_command_json(capsys):
+    code, out, _ = _run(
+        capsys, "sensitivity", str(DEMO_PATH), "--outcome", "pain_nrs", "--visit", "m6",
+        "--imputations", "20", "--deltas=-3:0:0.5", "--method", "j2r", "--json",
+    )  # fmt: skip
+    result = _strict(out)
+    assert code == 0
+    assert (result["method"], result["n_imputations"], result["seed"]) == ("j2r", 20, 2024)
+    assert [row["delta"] for row in result["tipping"]["grid"]][:2] in ([0.0, -0.5], [-3.0, -2.5])
+    assert {"mar", "j2r"} <= set(result["mi"])
+    # the MMRM row is the model's MSC - standard care contrast at m6 (tests/stats/test_imputation)
+    assert result["mmrm"][0]["estimate"] == pytest.approx(-0.8454, abs=5e-4)
+    assert result["tipping"]["points"], "a tipping criterion is always evaluated"
+    code, _, err = _run(
+        capsys, "sensitivity", str(DEMO_PATH), "--outcome", "pain_nrs", "--visit", "m6",
+        "--deltas=3:0:1",
+    )  # fmt: skip
+    assert code == 1 and "START <= STOP" in err

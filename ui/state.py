@@ -28,12 +28,14 @@ from analysis.stats.arms import (
 )
 from analysis.stats.cohort import describe
 from analysis.stats.compare import Comparison, compare_visits
+from analysis.stats.imputation import SensitivityResult, sensitivity_analysis
 from analysis.stats.longitudinal import (
     MMRMSpec,
     OutcomeModel,
     compare_structures,
     fit_outcome_model,
 )
+from analysis.stats.missingness import MissingnessSummary, missingness_summary
 from analysis.stats.patient import PatientProfile, patient_profile
 from analysis.stats.responders import ResponderAnalysis, responder_analysis
 from analysis.stats.summary import cohort_summary
@@ -394,3 +396,37 @@ def visit_map_editor(sidebar, dataset: Dataset, key: str) -> None:
         if chosen != mapping:
             st.session_state[key] = chosen
             st.rerun()
+
+
+@st.cache_data(show_spinner=False, max_entries=32, **_CACHE_OPTIONS)
+def cached_missingness(dataset: Dataset, design: ArmDesign, outcome: str) -> MissingnessSummary:
+    """missingness_summary (map, patterns, retention, reasons), cached."""
+    return missingness_summary(dataset, outcome, design)
+
+
+def sensitivity_with_progress(
+    dataset: Dataset,
+    design: ArmDesign,
+    outcome: str,
+    visit: str,
+    method: str,
+    n_imputations: int,
+    direction: Direction | None,
+) -> SensitivityResult:
+    """sensitivity_analysis with a progress bar, kept per session for the same inputs.
+
+    Not st.cache_data: a cached function may not update a progress bar drawn outside it, and
+    the bar is what tells a user that 100 imputations are under way."""
+    key = ("sensitivity", dataset_fingerprint(dataset), design, outcome, visit, method,
+           n_imputations, direction)  # fmt: skip
+    store: dict = st.session_state.setdefault("sensitivity_results", {})
+    if key not in store:
+        bar = st.progress(0.0, text=f"Imputing the missing values {n_imputations} times…")
+        store.clear()  # one result per session: they can be large at registry scale
+        store[key] = sensitivity_analysis(
+            dataset, design, outcome, visit, method=method, n_imputations=n_imputations,
+            direction=direction,
+            progress=lambda done, total: bar.progress(done / total),
+        )  # fmt: skip
+        bar.empty()
+    return store[key]

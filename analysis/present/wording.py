@@ -13,6 +13,7 @@ from analysis.stats.arms import ArmDesign
 from analysis.stats.compare import Comparison
 from analysis.stats.longitudinal import OutcomeModel
 from analysis.stats.mmrm import MMRMResult
+from analysis.stats.paired import zero_changes_phrase
 
 UNCONTROLLED_CAVEAT = (
     "These are before/after data without a control group. In diabetic neuropathy trials, "
@@ -79,6 +80,8 @@ def plain_sentence(comparison: Comparison) -> str:
             if (s.p_value_recommended or 1) < 0.05
             else ", so the data are compatible with no change on average."
         )
+    if s.recommended_test == "Wilcoxon signed-rank test" and s.wilcoxon_n_zero:
+        text += f" {zero_changes_phrase(s.wilcoxon_n_zero)}."
     if comparison.n_excluded:
         text += f" {comparison.n_excluded} patient(s) without both values are not included."
     return text
@@ -248,3 +251,12 @@ def mmrm_exclusions_sentence(result: MMRMResult) -> str:
     if result.n_patients_excluded:
         text += f"; {result.n_patients_excluded} patient(s) with no value the model could use"
     return text + "."
+
+
+MISSING_DATA_NOTE = (
+    "The primary estimate assumes values are missing at random: given their earlier scores and "
+    "arm, patients who missed the visit would have done like similar patients who came. Under "
+    "that assumption the mixed model and multiple imputation agree. The reference-based and "
+    "tipping-point results show how the answer changes if those who left did worse; completers "
+    "only, LOCF and BOCF are shown as labelled sensitivity results, never as the main one."
+)

@@ -287,6 +287,8 @@ def responders_by_arm(
         for level in design.levels
     }
     assert design.comparator is not None
+    if per_arm[design.comparator].rates.empty:  # no direction: no responder thresholds
+        return ArmResponders(design, per_arm, pd.DataFrame())
     reference = per_arm[design.comparator].rates.set_index("threshold")
     rows = []
     for level in design.treated:

@@ -149,3 +149,10 @@ def test_pooling_is_explicit(demo):
     design = resolve_arms(demo, pooled=True)
     assert not design.has_arms and design.pooled
     assert patients_with_baseline(demo, design, "pain_nrs") == {"all": 150}
+
+
+def test_responders_by_arm_without_a_direction_has_no_thresholds():
+    dataset = load_text(_arm_file({"cells": -3, "placebo": -1}).replace("pain_nrs", "my_score"))
+    by_arm = responders_by_arm(dataset.dataset, resolve_arms(dataset.dataset), "my_score", "m6")
+    assert by_arm.between.empty
+    assert all(r.rates.empty for r in by_arm.per_arm.values())
