@@ -317,7 +317,7 @@ def spaghetti(
     for i, (name, part) in enumerate(panels):
         row, col = i // cols + 1, i % cols + 1
         median_color = "#0072B2"  # the same in every panel: one legend entry for the median
-        q = part.groupby("x")["value"].quantile([0.1, 0.5, 0.9]).unstack()
+        q = part.groupby("x", observed=True)["value"].quantile([0.1, 0.5, 0.9]).unstack()
         if many:
             for trace in _band(q.index, q[0.1], q[0.9], "10th-90th percentile", 0.2, i == 0):
                 trace.update(legendgroup="band")

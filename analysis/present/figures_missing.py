@@ -118,7 +118,7 @@ def retention_figure(retention: pd.DataFrame) -> go.Figure:
     """Share of each arm still in follow-up (solid) and with a value (dotted) at each visit."""
     fig = go.Figure()
     visits = list(dict.fromkeys(retention["visit"]))
-    for i, (arm, part) in enumerate(retention.groupby("arm", sort=False)):
+    for i, (arm, part) in enumerate(retention.groupby("arm", sort=False, observed=True)):
         colour = PALETTE[i % len(PALETTE)]
         custom = part[["n_retained", "n_observed", "n_arm"]].to_numpy()
         fig.add_trace(
@@ -151,7 +151,7 @@ def retention_figure(retention: pd.DataFrame) -> go.Figure:
 def reasons_figure(reasons: pd.DataFrame) -> go.Figure:
     """Reasons for discontinuation: patients per reason, one bar group per arm."""
     fig = go.Figure()
-    for i, (arm, part) in enumerate(reasons.groupby("arm", sort=False)):
+    for i, (arm, part) in enumerate(reasons.groupby("arm", sort=False, observed=True)):
         fig.add_trace(
             go.Bar(
                 y=part["reason"], x=part["n"], name=str(arm), orientation="h",
@@ -178,7 +178,7 @@ def sensitivity_forest(result: SensitivityResult) -> go.Figure:
     inst = lookup(result.outcome)
     unit = _unit(result.outcome)
     fig = go.Figure()
-    for i, (arm, part) in enumerate(table.groupby("arm", sort=False)):
+    for i, (arm, part) in enumerate(table.groupby("arm", sort=False, observed=True)):
         names = [ANALYSIS_LABELS.get(a, a) for a in part["analysis"]]
         text = [
             f"{number(e, 2)} ({number(lo, 2)} to {number(hi, 2)}), n = {n}"
@@ -225,7 +225,7 @@ def tipping_figure(tipping: TippingAnalysis, outcome: str, visit: str) -> go.Fig
     unit = _unit(outcome)
     fig = go.Figure()
     grid = tipping.grid
-    for i, (arm, part) in enumerate(grid.groupby("arm", sort=False)):
+    for i, (arm, part) in enumerate(grid.groupby("arm", sort=False, observed=True)):
         part = part.sort_values("delta", ascending=False)
         worse = -part["delta"].to_numpy(dtype=float)
         colour = PALETTE[i % len(PALETTE)]

@@ -105,7 +105,7 @@ def _first_per_patient(frame: pd.DataFrame, subject: str, columns: list[str]) ->
     gaps filled from the patient's other rows when that row lacks one."""
     first = frame.drop_duplicates(subject).set_index(subject)[columns]
     if columns and first.isna().to_numpy().any():
-        first = first.fillna(frame.groupby(subject, sort=False)[columns].first())
+        first = first.fillna(frame.groupby(subject, sort=False, observed=True)[columns].first())
     return first
 
 

@@ -125,7 +125,9 @@ def tipping_points(
 ) -> tuple[TippingPoint, ...]:
     """Tipping delta per contrast (see the module docstring)."""
     out = []
-    for (arm, comparator), part in grid.groupby(["arm", "comparator"], dropna=False, sort=False):
+    for (arm, comparator), part in grid.groupby(
+        ["arm", "comparator"], dropna=False, sort=False, observed=True
+    ):
         part = part.loc[part["delta"] <= 0].sort_values("delta", ascending=False)
         deltas = part["delta"].to_numpy(dtype=float)
         s = improve_sign

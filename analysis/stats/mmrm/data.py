@@ -158,7 +158,7 @@ def prepare(
                 "reason": np.asarray(_REASONS, dtype=object)[reason[ex_rows] - 1],
             }
         )
-        .groupby("subject", sort=True)["reason"]
+        .groupby("subject", sort=True, observed=True)["reason"]
         .agg(lambda s: "; ".join(sorted(set(map(str, s)))))
         .reset_index()
     )
