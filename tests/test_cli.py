@@ -379,7 +379,7 @@ def test_sensitivity_command_json(capsys):
     assert [row["delta"] for row in result["tipping"]["grid"]][:2] in ([0.0, -0.5], [-3.0, -2.5])
     assert {"mar", "j2r"} <= set(result["mi"])
     # the MMRM row is the model's MSC - standard care contrast at m6 (tests/stats/test_imputation)
-    assert result["mmrm"][0]["estimate"] == pytest.approx(-0.8454, abs=5e-4)
+    assert result["mmrm"]["estimates"][0]["estimate"] == pytest.approx(-0.8454, abs=5e-4)
     assert result["tipping"]["points"], "a tipping criterion is always evaluated"
     code, _, err = _run(
         capsys, "sensitivity", str(DEMO_PATH), "--outcome", "pain_nrs", "--visit", "m6",

@@ -422,11 +422,14 @@ def sensitivity_with_progress(
     store: dict = st.session_state.setdefault("sensitivity_results", {})
     if key not in store:
         bar = st.progress(0.0, text=f"Imputing the missing values {n_imputations} times…")
+
+        def advance(done: int, total: int) -> None:
+            bar.progress(done / total)
+
         store.clear()  # one result per session: they can be large at registry scale
         store[key] = sensitivity_analysis(
             dataset, design, outcome, visit, method=method, n_imputations=n_imputations,
-            direction=direction,
-            progress=lambda done, total: bar.progress(done / total),
+            direction=direction, progress=advance,
         )  # fmt: skip
         bar.empty()
     return store[key]
