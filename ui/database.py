@@ -1,19 +1,36 @@
-"""The Database source: st.connection("sql") to a SQLite file (no set-up) or to the database
-configured in .streamlit/secrets.toml ([connections.sql] url = "postgresql://...").
+"""The Database source: an uploaded SQLite file (read in memory), a SQLite file from the data
+folder the administrator named (environment variable OUTCOMES_SQLITE_DIR; none by default),
+or the database configured in .streamlit/secrets.toml ([connections.sql] url = "postgresql://...").
 
-The chosen table or read-only query is handed on as Parquet bytes in memory, so it goes through
-the same checks (PHI guard, validation) and caches as a file; nothing is written to disk."""
+No path on the server can be typed: only a file name inside the data folder, and anything
+else (outside it, missing, not a .sqlite/.db file) gets one message that never says whether
+a file exists. The chosen table or read-only query is handed on as Parquet bytes in memory, so
+it goes through the same checks (PHI guard, validation) and caches as a file; nothing is
+written to disk. Reading itself is guarded in analysis/ingest/sql.py (parser, read-only
+transaction or authorizer, time limit, no superuser)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
-from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 
-from analysis.ingest.sql import QueryRefused, list_tables, read_table
+from analysis.ingest.sql import (
+    QueryRefused,
+    list_tables,
+    read_sql_source,
+    sqlite_data_folder,
+    sqlite_engine_for_bytes,
+    sqlite_engine_in_folder,
+    sqlite_files_in_folder,
+)
 from ui.safe import md
+
+_UPLOADED = "an uploaded SQLite file"
+_FOLDER = "a file in the data folder"
 
 
 def _configured() -> bool:
@@ -27,34 +44,62 @@ def _configured() -> bool:
 
 @st.cache_data(ttl=300, show_spinner="Reading the database…", max_entries=8)
 def _read(_engine, connection_name: str, table: str | None, query: str | None) -> bytes:
-    frame = read_table(_engine, table=table, query=query)
+    frame = read_sql_source(_engine, table=table, query=query)
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _uploaded_engine(digest: str, _data: bytes) -> sa.Engine:
+    """The uploaded file deserialized into memory, once per content (keyed by its SHA-256)."""
+    return sqlite_engine_for_bytes(_data)
+
+
+def _sqlite_source(sidebar) -> tuple[sa.Engine | None, str]:
+    folder = sqlite_data_folder()
+    choices = [_UPLOADED] + ([_FOLDER] if folder is not None else [])
+    where = sidebar.radio("SQLite", choices, horizontal=True, key="db_where")
+    if where == _FOLDER:
+        files = sqlite_files_in_folder(folder)
+        name = sidebar.selectbox("SQLite file", files, index=None, key="db_file")
+        if not name:
+            return None, ""
+        try:
+            return sqlite_engine_in_folder(name, folder), name
+        except QueryRefused as exc:
+            sidebar.error(md(str(exc)))
+            return None, ""
+    upload = sidebar.file_uploader(
+        "SQLite file (.sqlite, .db)",
+        type=["sqlite", "sqlite3", "db"],
+        key="db_upload",
+        help="Read in memory only. PostgreSQL or another server: set [connections.sql] url "
+        "in .streamlit/secrets.toml (see the README).",
+    )
+    if upload is None:
+        return None, ""
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return _uploaded_engine(digest, data), f"{upload.name} ({digest[:12]})"
+    except QueryRefused as exc:
+        sidebar.error(md(str(exc)))
+        return None, ""
+
+
 def database_source(sidebar) -> tuple[bytes | None, str]:
     """Render the database controls; return (Parquet bytes, source name) or (None, "")."""
+    engine: sa.Engine | None
     if _configured():
-        connection = st.connection("sql", type="sql")
+        engine = st.connection("sql", type="sql").engine
         name = "the configured database"
     else:
-        path = sidebar.text_input(
-            "SQLite file on this server",
-            key="db_path",
-            help="PostgreSQL or another server: set [connections.sql] url in "
-            ".streamlit/secrets.toml (see the README).",
-        )
-        if not path:
-            return None, ""
-        if not Path(path).is_file():
-            sidebar.error(f"No file at {md(path)}.")
-            return None, ""
-        url = f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
-        connection = st.connection(f"sqlite::{Path(path).resolve()}", type="sql", url=url)
-        name = Path(path).name
+        engine, name = _sqlite_source(sidebar)
+    if engine is None:
+        return None, ""
     try:
-        tables = list_tables(connection.engine)
+        tables = list_tables(engine)
     except Exception as exc:  # connection refused, not a database file, ...
         sidebar.error(f"The database could not be opened: {md(str(exc).splitlines()[0])}")
         return None, ""
@@ -70,7 +115,7 @@ def database_source(sidebar) -> tuple[bytes | None, str]:
         if query is None:
             return None, ""
     try:
-        data = _read(connection.engine, name, table, query)
+        data = _read(engine, name, table, query)
     except QueryRefused as exc:
         sidebar.error(md(str(exc)))
         return None, ""

@@ -247,7 +247,7 @@ def load_sql(url: str, table: str | None = None, query: str | None = None) -> Lo
 
     name = f"{table or 'query'} in {url.split('@')[-1]}"
     try:
-        frame = sql.read_table(sql.engine_for(url), table=table, query=query)
+        frame = sql.read_sql_source(sql.engine_for(url), table=table, query=query)
     except sql.QueryRefused as exc:
         report = ValidationReport()
         report.add("error", "query_refused", str(exc))

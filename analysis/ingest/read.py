@@ -22,8 +22,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from analysis.ingest import limits
 from analysis.ingest.codes import map_values
-from analysis.ingest.excel_errors import error_cells
+from analysis.ingest.excel_errors import SheetScan, scan_part, scan_sheet
+from analysis.ingest.limits import LimitExceeded
 
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -65,7 +67,18 @@ class RawTable:
 def read_table(
     data: bytes, source_name: str = "uploaded file", sheet: str | None = None
 ) -> RawTable:
-    """Read ``data`` as a table; raises LoadError with a clear message when it is not one."""
+    """Read ``data`` as a table; raises LoadError with a clear message when it is not one,
+    or when it is larger than the limits in analysis/ingest/limits.py (checked before the
+    file is decompressed or parsed)."""
+    try:
+        raw = _read_any(data, source_name, sheet)
+        limits.check_rows_and_columns(len(raw.frame), raw.frame.shape[1], source_name)
+    except LimitExceeded as exc:
+        raise LoadError(str(exc)) from None
+    return raw
+
+
+def _read_any(data: bytes, source_name: str, sheet: str | None) -> RawTable:
     if not data or not data.strip():
         raise LoadError(f"{source_name} is empty: there is nothing to load.")
     if data[:4] == b"PAR1":
@@ -129,7 +142,19 @@ def _categorical_as_text(column: pd.Series) -> pd.Series:
 def _read_sas(data: bytes, source_name: str, fmt: str) -> RawTable:
     """SAS transport (v5, as CDISC submissions use) or sas7bdat, read by pandas."""
     try:
-        frame = pd.read_sas(io.BytesIO(data), format=fmt, encoding="latin-1")
+        if fmt == "sas7bdat":  # may be compressed: check the declared size before reading
+            with pd.read_sas(
+                io.BytesIO(data), format=fmt, encoding="latin-1", iterator=True
+            ) as reader:
+                limits.check_sas(
+                    reader.row_count, reader.column_count, reader.row_length, len(data),
+                    source_name,
+                )  # fmt: skip
+                frame = reader.read()
+        else:
+            frame = pd.read_sas(io.BytesIO(data), format=fmt, encoding="latin-1")
+    except LimitExceeded:
+        raise
     except Exception as exc:  # pandas raises several types for damaged SAS files
         raise LoadError(f"{source_name} looks like a SAS file but cannot be read: {exc}") from exc
     label = "SAS transport (XPT)" if fmt == "xport" else "SAS7BDAT"
@@ -137,6 +162,7 @@ def _read_sas(data: bytes, source_name: str, fmt: str) -> RawTable:
 
 
 def _read_parquet(data: bytes, source_name: str) -> RawTable:
+    limits.check_parquet(data, source_name)  # row count and decoded size, from the footer
     try:
         table = pq.read_table(io.BytesIO(data))
         table = _text_as_dictionaries(table)
@@ -204,6 +230,8 @@ def _encode_piece(text: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
 
 def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
     try:
+        # Every part decompressed once and counted (not kept) before anything parses it.
+        limits.check_zip(data, source_name)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
     except zipfile.BadZipFile as exc:
@@ -222,13 +250,17 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
                 f"{source_name} has no sheet named {chosen!r}; its sheets are: "
                 + ", ".join(repr(s) for s in sheets)
             )
+        # The reader allocates the sheet's whole used range, empty cells included: measured
+        # first (with the error cells, in the same streaming pass over the sheet's XML).
+        scan = _scan_workbook_sheet(data, chosen)
+        limits.check_sheet_extent(scan.extent, source_name, chosen)
         # keep_default_na=False: "NA" or "n/a" typed in a cell is reported as a missing-value
         # marker, as it is from CSV, instead of vanishing here. header=None: the header is the
         # first row with anything in it, which is not always row 1.
         sheet_cells = pd.read_excel(
             workbook, sheet_name=chosen, dtype=object, header=None, keep_default_na=False
         )
-    except LoadError:
+    except (LoadError, LimitExceeded):
         raise
     except Exception as exc:
         raise LoadError(f"{source_name} is an Excel file that cannot be read: {exc}") from exc
@@ -236,9 +268,7 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
         {i: _cells_as_text(sheet_cells.iloc[:, i]) for i in range(sheet_cells.shape[1])},
         index=sheet_cells.index,
     )
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        errors = error_cells(archive, chosen)
-    for row, column, text in errors:  # the readers made these blank: put the error back
+    for row, column, text in scan.errors:  # the readers made these blank: put the error back
         if 0 <= row - 1 < len(cells) and column < cells.shape[1]:
             cells.iat[row - 1, column] = text
     filled = _filled(cells)
@@ -258,6 +288,20 @@ def _read_xlsx(data: bytes, source_name: str, sheet: str | None) -> RawTable:
     if header_at > 0:
         details += f", header on row {header_at + 1}"
     return RawTable(frame, source_name, "XLSX", details, sheets=sheets, source_rows=source_rows)
+
+
+def _scan_workbook_sheet(data: bytes, sheet: str) -> SheetScan:
+    """Error cells and used range of ``sheet``. When the sheet's part cannot be located the
+    way the reader would, every XML part is measured and the largest range is taken."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        scan = scan_sheet(archive, sheet)
+        if not scan.found:
+            for name in archive.namelist():
+                if name.lower().endswith(".xml"):
+                    extent = scan_part(archive, name).extent
+                    scan.extent.rows = max(scan.extent.rows, extent.rows)
+                    scan.extent.columns = max(scan.extent.columns, extent.columns)
+    return scan
 
 
 def _filled(frame: pd.DataFrame) -> np.ndarray:
@@ -382,7 +426,10 @@ def _sniff_delimiter(lines: list[str]) -> str:
     """The candidate that splits the first lines into the most consistent number (>1) of fields."""
     best, best_score = ",", (0.0, 0)
     for candidate in _DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=candidate) if row]
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=candidate) if row]
+        except csv.Error:  # a field over 128 KB: not this delimiter
+            continue
         if not counts or counts[0] < 2:
             continue
         consistency = sum(c == counts[0] for c in counts) / len(counts)
@@ -402,9 +449,19 @@ def _read_text(data: bytes, source_name: str) -> RawTable:
     if not lines:
         raise LoadError(f"{source_name} is empty: there is nothing to load.")
     delimiter = _sniff_delimiter(lines)
+    try:
+        header = next(csv.reader(lines[:1], delimiter=delimiter))
+    except csv.Error as exc:  # a field longer than the csv module's limit (128 KB)
+        raise LoadError(
+            f"{source_name} cannot be read as a table: its first line has a field longer "
+            "than 128 KB. Is this a table of outcomes?"
+        ) from exc
+    # Before parsing: a header of a million fields, or more lines than the row limit.
+    cut = len(text) > 1_000_000 and "\n" not in text.lstrip()[:1_000_000]  # header read in part
+    limits.check_rows_and_columns(text.count("\n"), len(header), source_name, at_least=cut)
     skipped = None
     utf8 = data if encoding == "UTF-8" else text.encode("utf-8")
-    frame = _read_text_with_arrow(utf8, delimiter, next(csv.reader(lines[:1], delimiter=delimiter)))
+    frame = _read_text_with_arrow(utf8, delimiter, header)
     source_rows = None
     if frame is None:
         try:

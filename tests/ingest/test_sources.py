@@ -174,6 +174,13 @@ def test_postgresql_table_gives_the_same_comparison(reference):
     frame = pd.read_csv(io.BytesIO(_csv()), dtype={"patient_id": str})
     engine = sa.create_engine(url)
     frame.to_sql(table, engine, index=False)
+    # the dashboard refuses superusers: read as a role that may only select this table
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD 'p'"))
+        connection.execute(sa.text(f"GRANT SELECT ON {table} TO {role}"))
+    reader = sa.engine.make_url(url).set(username=role, password="p")
+    url = reader.render_as_string(hide_password=False)
     try:
         plain_url = url.replace("postgresql+psycopg://", "postgresql://")
         result = load_sql(plain_url, table=table)
@@ -186,3 +193,4 @@ def test_postgresql_table_gives_the_same_comparison(reference):
     finally:
         with engine.begin() as connection:
             connection.execute(sa.text(f"DROP TABLE {table}"))
+            connection.execute(sa.text(f"DROP ROLE {role}"))

@@ -77,14 +77,17 @@ def test_one_session_never_sees_another_sessions_upload():
     assert second.sidebar.radio(key="source").value == "Demo cohort (synthetic)"
 
 
-def test_database_source_in_the_sidebar(tmp_path):
+def test_database_source_in_the_sidebar(tmp_path, monkeypatch):
     path = tmp_path / "registry.db"
     frame = pd.read_csv(ROOT / "data" / "demo_cohort.csv", dtype={"patient_id": str})
     with sqlite3.connect(path) as connection:
         frame.to_sql("outcomes", connection, index=False)
+    # only SQLite files in the configured data folder (or an upload) can be opened
+    monkeypatch.setenv("OUTCOMES_SQLITE_DIR", str(tmp_path))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90).run()
     at.sidebar.radio(key="source").set_value("Database (SQL)").run()
-    at.sidebar.text_input(key="db_path").set_value(str(path)).run()
+    at.sidebar.radio(key="db_where").set_value("a file in the data folder").run()
+    at.sidebar.selectbox(key="db_file").set_value("registry.db").run()
     assert not at.exception
     assert at.sidebar.selectbox(key="db_table").value == "outcomes"
     assert {m.label: m.value for m in at.metric}["Patients"] == "150"
