@@ -125,6 +125,6 @@ if numeric:
     if association.rho is not None:
         st.caption(
             f"Spearman's rho = {association.rho:.2f} ({association.n} patients, p = "
-            f"{association.p_value:.3f}, t approximation). Rho measures whether change rises or "
-            "falls with the attribute, without assuming a straight line."
+            f"{association.p_value:.3f}, {association.method}). Rho measures whether change "
+            "rises or falls with the attribute, without assuming a straight line."
         )

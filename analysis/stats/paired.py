@@ -2,15 +2,18 @@
 
 Methods and sources:
 - paired t-test and its 95% CI: scipy.stats.ttest_rel (= R ``t.test(after, before, paired=TRUE)``);
-- Wilcoxon signed-rank test as R's ``wilcox.test(after, before, paired=TRUE)`` by default:
-  zero changes dropped; exact p when n < 50 with no ties and no zeros, otherwise the normal
-  approximation with tie-corrected variance and continuity correction. scipy's own defaults
-  differ (no continuity correction, other exact rule), so every argument is set explicitly.
-  V is the sum of the ranks of positive changes (R's statistic);
-- Hodges-Lehmann estimate: median of all n(n+1)/2 Walsh averages of the changes, with the
-  distribution-free CI from their order statistics (Hollander & Wolfe, Nonparametric
-  Statistical Methods, 2nd ed. 1999, section 3.2). Order statistics are selected in
-  O(n log n) without building the n^2 array;
+- Wilcoxon signed-rank test, Hodges-Lehmann estimate and its interval exactly as R's
+  ``wilcox.test(after - before, conf.int = TRUE)`` (analysis.stats.rank_tests): zero changes are
+  left out of the test, the estimate and the interval; exact p and Walsh-average interval when
+  fewer than 50 non-zero changes without ties or zeros, otherwise the normal approximation with
+  tie correction and continuity correction, whose interval ends and estimate are the roots R's
+  uniroot() finds. When a 95% interval is not reachable (5 or fewer non-zero changes, a few
+  more with ties or zeros) the interval is R's widest one and ``hl_ci_level`` the level R reports
+  for it (Hollander, Wolfe & Chicken 2014, Nonparametric Statistical Methods, 3rd ed., 3.1-3.3);
+- changes are after - before rounded to 12 decimals before anything is ranked, so that the
+  float noise of decimal inputs (27.3 - 25.1 = 2.1999999999999993, 3.2 - 1.0 =
+  2.2000000000000002) neither breaks a tie nor turns a zero change into a non-zero one. R
+  (digits.rank = Inf) ranks the unrounded doubles; on rounded changes the numbers are R's;
 - Shapiro-Wilk on the changes: scipy.stats.shapiro (Royston 1995, as R's shapiro.test);
 - Cohen's d_z = mean change / SD of changes (Lakens 2013, Front Psychol 4:863, eq. 6);
 - pre-post correlation: Pearson's r.
@@ -22,13 +25,16 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from analysis.instruments import Direction, Scale
+from analysis.stats.rank_tests import smallest_attainable_p, wilcoxon_signed_rank
 
-SMALL_N = 10  # below this, normality cannot be judged and estimates are imprecise
-EXACT_LIMIT = 50  # R's wilcox.test: exact p-value for n < 50 without ties or zeros
+SMALL_N = 10  # below this, estimates are imprecise and the tests have little power
 SHAPIRO_MAX = 5000  # R's shapiro.test accepts 3..5000 values
+CHANGE_DECIMALS = 12  # changes are rounded to this many decimals before ranking (see above)
+CONF_LEVEL = 0.95  # the level asked of every interval
 
 
 @dataclass
@@ -53,13 +59,16 @@ class PairedResult:
     df: int | None = None
     p_value_t: float | None = None
     wilcoxon_v: float | None = None
-    wilcoxon_n: int | None = None
+    wilcoxon_n: int | None = None  # non-zero changes, the pairs the rank test uses
+    wilcoxon_n_zero: int | None = None  # zero changes left out of the rank test, as R does
     wilcoxon_method: str | None = None
     p_value_wilcoxon: float | None = None
     wilcoxon_smallest_p: float | None = None  # the smallest p the exact test can reach at this n
     hodges_lehmann: float | None = None
     hl_ci_low: float | None = None
     hl_ci_high: float | None = None
+    hl_ci_level: float | None = None  # the level reached: 0.95, or less with few pairs (as R)
+    hl_ci_coverage: float | None = None  # exact coverage of an exact interval (0.9375 at n = 5)
     shapiro_w: float | None = None
     shapiro_p: float | None = None
     cohens_dz: float | None = None
@@ -94,13 +103,26 @@ class PairedResult:
         """JSON-safe: undefined numbers are None, numpy scalars become Python numbers."""
         return {k: json_safe(v) for k, v in asdict(self).items()}
 
+    def hl_ci_label(self) -> str:
+        """'95% CI', or the level reached ('88% CI') when 95% is not reachable."""
+        return ci_label(self.hl_ci_level)
+
+
+def ci_label(level: float | None) -> str:
+    """'95% CI' for a level of 0.95; 'CI' when there is no interval."""
+    if level is None:
+        return "CI"
+    return f"{100 * level:.4g}% CI"
+
 
 def json_safe(value):
-    """Python scalars for JSON: numpy numbers converted, NaN and infinities become None."""
+    """Python scalars for JSON: numpy numbers converted; NaN, infinities and pd.NA become None."""
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
         return [json_safe(v) for v in value]
+    if value is pd.NA:
+        return None
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -110,106 +132,6 @@ def json_safe(value):
 
 def _f(x) -> float:
     return float(x)
-
-
-def walsh_order_statistic(sorted_changes: np.ndarray, k: int) -> float:
-    """The k-th smallest (1-based) of the n(n+1)/2 Walsh averages (d_i + d_j)/2, i <= j.
-
-    Bisection on the value of the pair sum d_i + d_j, counting sums below it with a vectorised
-    searchsorted (O(n log n) per step), until at most 4n sums lie in the bracket; those are
-    then listed and sorted. So 100k pairs need no 5·10^9-element array.
-    """
-    d = sorted_changes
-    n = len(d)
-    index = np.arange(n)
-
-    def first_above(two_theta: float) -> np.ndarray:
-        # for each i: the first j >= i with d_i + d_j > two_theta
-        return np.maximum(np.searchsorted(d, two_theta - d, side="right"), index)
-
-    def count_at_most(two_theta: float) -> int:
-        return int((first_above(two_theta) - index).sum())
-
-    lo, hi = 2 * d[0] - 1.0, 2 * d[-1]  # count(lo) = 0 < k <= count(hi) = n(n+1)/2
-    count_lo, count_hi = 0, n * (n + 1) // 2
-    while count_hi - count_lo > 4 * n:
-        mid = lo + (hi - lo) / 2
-        if mid <= lo or mid >= hi:  # many tied sums: all in (lo, hi] share one value
-            first = first_above(lo)
-            valid = first < n
-            return float((d[valid] + d[first[valid]]).min() / 2)
-        count_mid = count_at_most(mid)
-        if count_mid >= k:
-            hi, count_hi = mid, count_mid
-        else:
-            lo, count_lo = mid, count_mid
-    # List the (at most 4n) sums in (lo, hi] and pick the (k - count_lo)-th smallest.
-    start, stop = first_above(lo), first_above(hi)
-    lengths = stop - start
-    rows = np.repeat(index, lengths)
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    sums = np.sort(d[rows] + d[np.repeat(start, lengths) + offsets])
-    return float(sums[k - count_lo - 1] / 2)
-
-
-def _signrank_cdf(n: int) -> np.ndarray:
-    """P(V <= v), v = 0..n(n+1)/2, for the signed-rank statistic without ties (exact)."""
-    counts = np.zeros(n * (n + 1) // 2 + 1)
-    counts[0] = 1.0
-    for rank in range(1, n + 1):
-        counts[rank:] = counts[rank:] + counts[:-rank].copy()
-    return np.cumsum(counts) / 2.0**n
-
-
-def hodges_lehmann(changes: np.ndarray, exact: bool, level: float = 0.95):
-    """Estimate and distribution-free CI (Hollander & Wolfe 1999, 3.2). Returns (est, lo, hi)."""
-    d = np.sort(np.asarray(changes, dtype=float))
-    n = len(d)
-    total = n * (n + 1) // 2
-    if total % 2:
-        estimate = walsh_order_statistic(d, (total + 1) // 2)
-    else:
-        estimate = (
-            walsh_order_statistic(d, total // 2) + walsh_order_statistic(d, total // 2 + 1)
-        ) / 2
-    alpha = 1 - level
-    if exact:
-        # R: qu <- qsignrank(alpha/2, n); lower = W[qu], upper = W[M - qu + 1]
-        cdf = _signrank_cdf(n)
-        qu = int(np.searchsorted(cdf, alpha / 2 - 1e-12))
-        qu = max(qu, 1)
-    else:
-        z = stats.norm.ppf(1 - alpha / 2)
-        qu = math.floor(total / 2 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24))
-        qu = max(qu, 1)
-    if qu > total - qu + 1:
-        return estimate, None, None
-    return estimate, walsh_order_statistic(d, qu), walsh_order_statistic(d, total - qu + 1)
-
-
-def wilcoxon_r(
-    changes: np.ndarray,
-) -> tuple[float | None, float | None, str | None, int, bool, int]:
-    """R's default paired Wilcoxon signed-rank test on changes (after - before).
-
-    Returns (V, p, method, n used, ties, n zeros)."""
-    d = np.asarray(changes, dtype=float)
-    zeros = int((d == 0).sum())
-    nonzero = d[d != 0]
-    n = len(nonzero)
-    if n == 0:
-        return None, None, None, 0, False, zeros
-    ranks = stats.rankdata(np.abs(nonzero))
-    v = float(ranks[nonzero > 0].sum())
-    ties = len(np.unique(ranks)) != len(ranks)
-    exact = n < EXACT_LIMIT and not ties and zeros == 0
-    if exact:
-        result = stats.wilcoxon(nonzero, zero_method="wilcox", method="exact")
-        method = "exact"
-    else:
-        result = stats.wilcoxon(nonzero, zero_method="wilcox", correction=True, method="asymptotic")
-        method = "normal approximation with continuity correction"
-    return v, float(result.pvalue), method, n, ties, zeros
 
 
 def paired_statistics(
@@ -229,7 +151,7 @@ def paired_statistics(
         "q1_before", "q3_before", "q1_after", "q3_after", "mean_change", "sd_change",
         "median_change", "change_ci_low", "change_ci_high", "t_statistic", "df", "p_value_t",
         "wilcoxon_v", "p_value_wilcoxon", "hodges_lehmann", "hl_ci_low", "hl_ci_high",
-        "shapiro_w", "shapiro_p", "cohens_dz", "pre_post_r",
+        "hl_ci_level", "shapiro_w", "shapiro_p", "cohens_dz", "pre_post_r",
     ]  # fmt: skip
     if n == 0:
         result.mark_undefined("no patient has values at both visits", *numeric)
@@ -237,9 +159,7 @@ def paired_statistics(
         _counts(result, np.array([]), direction, mcid)
         return result
 
-    # Rounded so that float noise (27.3 - 25.1 = 2.1999999999999993) neither breaks ties nor
-    # turns a zero change into a non-zero one; 12 decimals is far below any clinical unit.
-    change = np.round(after - before, 12)
+    change = rounded_change(before, after)
     result.mean_before, result.mean_after = _f(before.mean()), _f(after.mean())
     result.median_before, result.median_after = _f(np.median(before)), _f(np.median(after))
     result.q1_before, result.q3_before = (_f(q) for q in np.percentile(before, [25, 75]))
@@ -297,6 +217,13 @@ def paired_statistics(
     return result
 
 
+def rounded_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """after - before rounded to 12 decimals: float noise from decimal inputs (27.3 - 25.1 =
+    2.1999999999999993 but 3.2 - 1.0 = 2.2000000000000002) neither breaks a tie nor turns a
+    zero change into a non-zero one; 12 decimals is far below any clinical unit."""
+    return np.round(np.asarray(after, dtype=float) - np.asarray(before, dtype=float), 12)
+
+
 def _counts(result: PairedResult, change: np.ndarray, direction, mcid) -> None:
     result.n_increased = int((change > 0).sum())
     result.n_decreased = int((change < 0).sum())
@@ -327,35 +254,101 @@ def _counts(result: PairedResult, change: np.ndarray, direction, mcid) -> None:
 
 
 def _wilcoxon_part(result: PairedResult, change: np.ndarray) -> None:
-    v, p, method, n_used, ties, zeros = wilcoxon_r(change)
-    result.wilcoxon_n = n_used
-    if v is None:
+    """R's wilcox.test(change, conf.int = TRUE): V, p, method, estimate and interval."""
+    test = wilcoxon_signed_rank(change, conf_level=CONF_LEVEL)
+    result.wilcoxon_n, result.wilcoxon_n_zero = test.n, test.n_zero_dropped
+    if test.n == 0:
         result.mark_undefined(
             "no patient's value changed, so there are no ranks to test",
-            "wilcoxon_v", "p_value_wilcoxon",
+            "wilcoxon_v", "p_value_wilcoxon", "hodges_lehmann", "hl_ci_low", "hl_ci_high",
+            "hl_ci_level",
         )  # fmt: skip
     else:
-        result.wilcoxon_v, result.p_value_wilcoxon, result.wilcoxon_method = v, p, method
+        result.wilcoxon_v, result.p_value_wilcoxon = test.v, test.p_value
+        result.wilcoxon_method = test.method
         # Two-sided exact signed-rank: all n signs alike is the most extreme outcome, so no
         # result at this n can go below 2 / 2^n (0.0625 at 5 pairs), whatever method ran.
-        result.wilcoxon_smallest_p = min(1.0, math.ldexp(1.0, 1 - n_used))
-    if zeros:
-        result.warn(
-            "zero_changes",
-            f"{zeros} patient(s) had exactly the same value at both visits; the Wilcoxon test "
-            f"leaves them out (R's default) and used {n_used} pair(s).",
-        )
-    if ties:
+        result.wilcoxon_smallest_p = smallest_attainable_p(test.n)
+        values, undefined = hodges_lehmann_values(
+            test.estimate, test.ci_low, test.ci_high, test.ci_level_achieved, test.ci_coverage,
+            test.n,
+        )  # fmt: skip
+        for name, value in values.items():
+            setattr(result, name, value)
+        for name, reason in undefined.items():
+            result.mark_undefined(reason, name)
+    if test.n_zero_dropped:
+        result.warn("zero_changes", zero_changes_note(test.n_zero_dropped, test.n))
+    if test.has_ties:
         result.warn(
             "ties",
             "Some changes are tied, so the Wilcoxon p-value uses the normal approximation with "
             "continuity correction (as R does); an exact p-value is not available with ties.",
         )
-    exact_hl = len(change) < EXACT_LIMIT and not ties and zeros == 0
-    estimate, low, high = hodges_lehmann(change, exact=exact_hl)
-    result.hodges_lehmann, result.hl_ci_low, result.hl_ci_high = estimate, low, high
-    if low is None:
-        result.mark_undefined("too few pairs for a 95% interval", "hl_ci_low", "hl_ci_high")
+    level = result.hl_ci_level
+    if level is not None and level < CONF_LEVEL:
+        result.warn(
+            "hl_ci_level",
+            f"With {test.n} non-zero change(s) a {100 * CONF_LEVEL:.0f}% interval for the "
+            "Hodges-Lehmann estimate is not reachable: the interval shown is the widest there "
+            f"is, at {100 * level:.4g}% (the level R reports).",
+        )
+
+
+def zero_changes_phrase(n_zero: int) -> str:
+    """'3 patients with no change left out of the rank test, as R does'."""
+    patients = "patient" if n_zero == 1 else "patients"
+    return f"{n_zero} {patients} with no change left out of the rank test, as R does"
+
+
+def zero_changes_note(n_zero: int, n_used: int) -> str:
+    """The zero-change phrase, with what the other pairs are used for."""
+    return (
+        f"{zero_changes_phrase(n_zero)}: the Wilcoxon test, the Hodges-Lehmann estimate and "
+        f"its interval use the other {n_used}."
+    )
+
+
+def hodges_lehmann_values(
+    estimate: float | None,
+    low: float | None,
+    high: float | None,
+    level: float | None,
+    coverage: float | None,
+    n_used: int,
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """The Hodges-Lehmann fields of a result from R's numbers, and the reason for each one that
+    is undefined. An interval of level 0 (R's answer when no level above 0 is reachable: one
+    non-zero change, every one tied, or too few with ties or zeros) is no interval: it is
+    reported as undefined, with its level None."""
+    values: dict[str, float | None] = {
+        "hodges_lehmann": _finite(estimate), "hl_ci_low": _finite(low),
+        "hl_ci_high": _finite(high), "hl_ci_level": _finite(level),
+        "hl_ci_coverage": _finite(coverage),
+    }  # fmt: skip
+    undefined: dict[str, str] = {}
+    if values["hodges_lehmann"] is None:
+        undefined["hodges_lehmann"] = (
+            "R's search for the estimate fails here (R stops with an error)"
+        )
+    no_interval = values["hl_ci_low"] is None or values["hl_ci_high"] is None
+    if no_interval or not values["hl_ci_level"]:
+        if n_used == 1:
+            why = "one non-zero change gives no interval"
+        elif level == 0 and no_interval:
+            why = "the non-zero changes are all equal, so there is no interval"
+        elif level == 0:
+            why = f"with {n_used} non-zero changes no interval above 0% is reachable (R gives 0%)"
+        else:
+            why = "R's search for the interval ends fails here (R stops with an error)"
+        for name in ("hl_ci_low", "hl_ci_high", "hl_ci_level", "hl_ci_coverage"):
+            undefined[name] = why
+            values[name] = None
+    return values, undefined
+
+
+def _finite(x: float | None) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
 
 
 def _shapiro_part(result: PairedResult, change: np.ndarray) -> None:

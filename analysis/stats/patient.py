@@ -61,7 +61,8 @@ def _status(dataset: Dataset, outcome: str, values: pd.Series) -> dict:
         return row
     last = follow[-1]
     change = values[last] - base
-    pct = 100 * change / base if base != 0 else None
+    # Percent change is undefined for a baseline of 0 or below (see analysis.stats.responders).
+    pct = 100 * change / base if base > 0 else None
     row.update({"last visit": last, "last value": values[last], "change": change, "% change": pct})
     if inst.direction is None:
         row["status"] = "direction unknown"
@@ -76,4 +77,10 @@ def _status(dataset: Dataset, outcome: str, values: pd.Series) -> dict:
     if inst.mcid_abs is not None and better >= inst.mcid_abs - 1e-9:
         verdicts.append(f"≥{inst.mcid_abs_text()} improvement")
     row["status"] = ", ".join(verdicts) or ("worse" if better < 0 else "below thresholds")
+    if pct is None:
+        row["status"] += f" (percent change undefined for a baseline of {_number(base)})"
     return row
+
+
+def _number(x: float) -> str:
+    return f"{x:g}".replace("-", "−")

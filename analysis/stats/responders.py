@@ -2,7 +2,10 @@
 the mean.
 
 - Percent change from baseline = 100 × (value − baseline) / baseline; undefined when the
-  baseline is 0 (counted and shown, never divided by zero).
+  baseline is 0 or below (counted and shown, never divided by zero). Below zero (scales that reach
+  negative values, such as the Norfolk QOL-DN, −4 to 136) the ratio exists but misleads: from −2
+  to −4 the score improved (lower is better), yet 100 × (−2) / (−2) = +100% reads as a doubling,
+  and the same 1-point fall from a baseline of 0.1 or of −0.1 gives −1000% or +1000%.
 - Thresholds: IMMPACT 30% (moderately important) and 50% (substantially important) improvement
   (Dworkin et al. 2008, J Pain 9:105-121), and the instrument's absolute clinically important
   difference, all in the instrument's direction of improvement.
@@ -43,11 +46,17 @@ class ResponderAnalysis:
     patients: pd.DataFrame  # patient_id, base, value, chg, pchg, improvement_pct, responder flags
     n_itt: int  # patients with a baseline value
     n_evaluable: int  # with baseline and follow-up values
-    n_zero_baseline: int  # follow-up present but percent change undefined
+    n_zero_baseline: int  # follow-up present, baseline exactly 0: percent change undefined
+    n_negative_baseline: int  # follow-up present, baseline below 0: percent change undefined
     rates: pd.DataFrame  # threshold, responders, rate/CI completers and with a baseline (ITT)
     rtm_r: float | None
     rtm_slope: float | None
     rtm_intercept: float | None
+
+    @property
+    def n_percent_undefined(self) -> int:
+        """Patients with a follow-up value whose percent change is undefined (baseline <= 0)."""
+        return self.n_zero_baseline + self.n_negative_baseline
 
     @property
     def mean_change(self) -> float | None:
@@ -65,7 +74,9 @@ class ResponderAnalysis:
                 "n_itt": self.n_itt,
                 "n_evaluable": self.n_evaluable,
                 "n_missing_follow_up": self.n_itt - self.n_evaluable,
-                "n_percent_change_undefined": self.n_zero_baseline,
+                "n_percent_change_undefined": self.n_percent_undefined,
+                "n_zero_baseline": self.n_zero_baseline,
+                "n_negative_baseline": self.n_negative_baseline,
                 "rates": self.rates.to_dict("records"),
                 "regression_to_mean_r": self.rtm_r,
             }
@@ -91,7 +102,7 @@ def responder_analysis(
         }
     )
     patients["chg"] = patients["value"] - patients["base"]
-    patients["pchg"] = (100 * patients["chg"] / patients["base"]).where(patients["base"] != 0)
+    patients["pchg"] = percent_change(patients["base"], patients["chg"])
     sign = {"lower": -1.0, "higher": 1.0, None: np.nan}[instrument.direction]
     patients["improvement_pct"] = sign * patients["pchg"]
     patients["improvement_abs"] = sign * patients["chg"]
@@ -132,12 +143,19 @@ def responder_analysis(
         patients=patients,
         n_itt=len(patients),
         n_evaluable=int(evaluable.sum()),
-        n_zero_baseline=int((evaluable & patients["pchg"].isna()).sum()),
+        n_zero_baseline=int((evaluable & (patients["base"] == 0)).sum()),
+        n_negative_baseline=int((evaluable & (patients["base"] < 0)).sum()),
         rates=pd.DataFrame(rows),
         rtm_r=r,
         rtm_slope=slope,
         rtm_intercept=intercept,
     )
+
+
+def percent_change(base: pd.Series, change: pd.Series) -> pd.Series:
+    """100 × change / baseline, NaN where the baseline is 0 or below (undefined there)."""
+    positive = base > 0
+    return (100 * change / base.where(positive)).where(positive)
 
 
 def _thresholds(instrument: Instrument) -> list[tuple[str, str, float]]:

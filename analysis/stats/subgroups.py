@@ -1,9 +1,10 @@
 """Subgroup and between-arm comparisons of change from baseline at one visit.
 
 - Two groups: Welch's t-test on change with the difference in mean change and its 95% CI
-  (scipy.stats.ttest_ind(equal_var=False), as R's t.test default) and the Mann-Whitney U test
-  (scipy.stats.mannwhitneyu: exact without ties for small samples, otherwise the normal
-  approximation with continuity correction, as R's wilcox.test).
+  (scipy.stats.ttest_ind(equal_var=False), as R's t.test default) and the Wilcoxon rank-sum
+  (Mann-Whitney) test exactly as R's wilcox.test(x, y) (analysis.stats.rank_tests): exact when
+  both groups have fewer than 50 patients and no change is tied, otherwise the normal
+  approximation with tie and continuity corrections; the method that ran is reported.
 - Three or more: one-way ANOVA and Kruskal-Wallis (scipy.stats.f_oneway, kruskal; as R's
   anova(lm()) and kruskal.test), with each group's mean change and 95% CI.
 - ANCOVA: follow-up value ~ baseline value + group (statsmodels OLS), the adjusted difference of
@@ -11,7 +12,11 @@
   because it compares patients at the same baseline, so baseline imbalance and regression to the
   mean do not bias it, and it is more precise (Vickers & Altman 2001, BMJ 323:1123).
 - Many subgroups: Holm and Benjamini-Hochberg adjusted p-values (statsmodels multipletests).
-- Continuous attributes: Spearman's rho (scipy.stats.spearmanr) and a least-squares line.
+- Continuous attributes: Spearman's rho with R's p-value (cor.test(method = "spearman"): exact
+  for n <= 9, AS 89 up to 1290 patients without ties, else the t approximation; the method
+  that ran is reported) and a least-squares line.
+Changes are after - before rounded to 12 decimals, as for the paired statistics, so that float
+noise of decimal inputs does not break ties between equal changes.
 Groups smaller than the small-group threshold are flagged and their statistics suppressed.
 """
 
@@ -26,6 +31,8 @@ from scipy import stats
 
 from analysis.ingest.dataset import Dataset
 from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT, attribute_kinds
+from analysis.stats.paired import rounded_change
+from analysis.stats.rank_tests import mann_whitney, spearman
 
 # statsmodels is imported inside the functions that use it: loading it costs about a second,
 # which the dashboard's and the CLI's start-up should not pay.
@@ -56,7 +63,7 @@ def change_table(dataset: Dataset, outcome: str, visit: str, by: str) -> pd.Data
             "group": groups.where(groups.notna(), MISSING).astype(str).to_numpy(),
             "base": both[dataset.baseline].to_numpy(),
             "value": both[visit].to_numpy(),
-            "chg": (both[visit] - both[dataset.baseline]).to_numpy(),
+            "chg": rounded_change(both[dataset.baseline].to_numpy(), both[visit].to_numpy()),
         }
     )
 
@@ -126,10 +133,14 @@ def compare_subgroups(
             ci_low=float(ci.low), ci_high=float(ci.high),
             comparison=f"{usable[1]} minus {usable[0]}",
         )  # fmt: skip
-        mw = stats.mannwhitneyu(samples[1], samples[0])
+        # R: wilcox.test(x, y) with x the second group, y the first (the reference); W is the
+        # Mann-Whitney U of x.
+        mw = mann_whitney(samples[1], samples[0], conf_int=False)
         result.tests["mann_whitney"] = dict(
-            name="Mann-Whitney U test", statistic=float(mw.statistic), p_value=float(mw.pvalue)
-        )
+            name="Mann-Whitney U test", statistic=float(mw.w), p_value=float(mw.p_value),
+            method=mw.method, ties=mw.has_ties, n_x=mw.n_x, n_y=mw.n_y,
+            comparison=f"{usable[1]} against {usable[0]}",
+        )  # fmt: skip
     else:
         anova = stats.f_oneway(*samples)
         result.tests["anova"] = dict(
@@ -231,6 +242,7 @@ class Association:
     slope: float | None
     intercept: float | None
     points: pd.DataFrame  # patient_id, attribute value, chg
+    method: str | None = None  # how the p-value was computed (rank_tests.METHOD_SPEARMAN_*)
 
 
 def continuous_association(
@@ -241,12 +253,12 @@ def continuous_association(
     values = dataset.attributes[attribute].reindex(wide.index)
     points = pd.DataFrame(
         {"patient_id": wide.index.astype(str), "x": values.to_numpy(),
-         "chg": (wide[visit] - wide[dataset.baseline]).to_numpy()}
+         "chg": rounded_change(wide[dataset.baseline].to_numpy(), wide[visit].to_numpy())}
     ).dropna()  # fmt: skip
     result = Association(attribute, len(points), None, None, None, None, points)
     if len(points) >= 3 and points["x"].nunique() > 1 and points["chg"].nunique() > 1:
-        rho = stats.spearmanr(points["x"], points["chg"])
+        rho = spearman(points["x"].to_numpy(dtype=float), points["chg"].to_numpy())
         fit = stats.linregress(points["x"], points["chg"])
-        result.rho, result.p_value = float(rho.statistic), float(rho.pvalue)
+        result.rho, result.p_value, result.method = rho.rho, rho.p_value, rho.method
         result.slope, result.intercept = float(fit.slope), float(fit.intercept)
     return result

@@ -2,13 +2,25 @@
 
 The same numbers as analysis.stats.paired.paired_statistics cell by cell (tested), computed without
 sorting the rows: patients, outcomes and visits become integer codes, each follow-up value finds
-its baseline by array indexing, and moments come from np.bincount per cell. When the changes lie
-on a grid (whole points, 0.5, 0.1, ... as scores and rounded measurements do), each cell's
-histogram of changes gives the Wilcoxon signed-rank statistic with its tie correction (average
-ranks of |d| from cumulative counts), and the histogram's self-convolution gives the multiset of
-Walsh averages, hence the Hodges-Lehmann estimate and its interval. Cells that need the exact
-signed-rank distribution (n < 50, no ties, no zeros), Shapiro-Wilk (3..5000 pairs), or changes
-not on a grid are computed by the per-cell functions.
+its baseline by array indexing, and moments come from np.bincount per cell.
+
+Cells with more than 5000 pairs whose changes lie on a grid (whole points, 0.5, 0.1, ... as
+scores and rounded measurements do) take the histogram path. There R's wilcox.test uses the
+normal approximation, and its statistic, estimate and interval depend on the changes only
+through the distinct values and their counts, so they come from the cell's histogram:
+- the grid is accepted only when every change is within 0.25e-12 of it, so each bin holds one
+  double, the one paired_statistics ranks (after - before rounded to 12 decimals);
+- V, its tie correction and p from the ranks of the distinct values, weighted by their counts;
+- the Hodges-Lehmann estimate and interval as R finds them, by the same root searches
+  (R's uniroot, run by analysis.stats.rank_tests) over the same function of the shift d. That
+  function is evaluated from the histogram: where 2d is not within 1e-6 grid steps of a grid
+  point (no change equals d and no two changes lie at the same distance from it), V is the
+  number of Walsh averages above d, read from the histogram's self-convolution, and the tie
+  correction is that of the histogram; anywhere else the ranks of |x - d| are computed as
+  rank_tests computes them, per distinct value. Both give the double rank_tests gives, so the
+  roots are the same.
+Other cells (fewer pairs, where Shapiro-Wilk and the exact test apply, or changes off a grid)
+are computed by paired_statistics itself.
 """
 
 from __future__ import annotations
@@ -17,22 +29,38 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import signal, stats
 
 from analysis.ingest.codes import codes_of, label_codes
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import Direction, Scale, lookup
+from analysis.stats import rank_tests as rt
 from analysis.stats.compare import outcome_scale
-from analysis.stats.paired import SHAPIRO_MAX, paired_statistics, primary_test
+from analysis.stats.paired import (
+    CHANGE_DECIMALS,
+    CONF_LEVEL,
+    SHAPIRO_MAX,
+    hodges_lehmann_values,
+    paired_statistics,
+    primary_test,
+)
 
 SUMMARY_COLUMNS = [
     "outcome", "label", "visit", "n_pairs", "mean_before", "mean_after", "mean_change",
     "change_ci_low", "change_ci_high", "p_value_t", "wilcoxon_v", "p_value_wilcoxon",
-    "hodges_lehmann", "recommended_test", "p_value_recommended", "n_improved", "n_worsened",
+    "wilcoxon_method", "wilcoxon_n_zero", "hodges_lehmann", "hl_ci_low", "hl_ci_high",
+    "hl_ci_level", "recommended_test", "p_value_recommended", "n_improved", "n_worsened",
     "pct_improved", "n_improved_mcid", "pct_improved_mcid", "direction",
 ]  # fmt: skip
+COUNT_COLUMNS = ["n_pairs", "wilcoxon_n_zero", "n_improved", "n_worsened", "n_improved_mcid"]
 _GRIDS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001)
 _MAX_SPAN = 20_000
+# A change within this distance of a grid point rounds (to 12 decimals) to the same double as
+# the grid point does, for changes below _MAX_VALUE in size (float error there < 1.2e-13).
+_GRID_TOLERANCE = 0.25 * 10.0**-CHANGE_DECIMALS
+_MAX_VALUE = 1000.0
+# Shifts d with 2d/step this close to a whole number are evaluated rank by rank.
+_MARGIN = 1e-6
 
 
 def _grid(d: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -51,12 +79,16 @@ def _grid(d: np.ndarray) -> tuple[float, np.ndarray] | None:
 
 
 def _on_grid(d: np.ndarray, step: float) -> np.ndarray | None:
-    """``d`` in whole steps (int64) when every value is one to rounding error, else None."""
+    """``d`` in whole steps (int64) when every value is within _GRID_TOLERANCE of one, else
+    None."""
     q = d / step
     rounded = np.rint(q)
     q -= rounded
     np.abs(q, out=q)
-    if q.max() >= 1e-6 or np.ptp(rounded) >= _MAX_SPAN:
+    if q.max() * step >= _GRID_TOLERANCE:
+        return None
+    low, high = float(rounded.min()), float(rounded.max())
+    if high - low >= _MAX_SPAN or max(-low, high) * step >= _MAX_VALUE:
         return None
     return rounded.astype(np.int64)
 
@@ -83,57 +115,151 @@ def _pairs(dataset: Dataset, outcomes: list[str]):
     return cell, before[keep], x[keep], n_o * n_v
 
 
-def _order_statistic(cum: np.ndarray, values: np.ndarray, k: int) -> float:
-    return float(values[np.searchsorted(cum, k)])
+class _GridRanks:
+    """R's signed-rank statistic of x - d for the non-zero changes of one cell, given as their
+    distinct values on a grid (step x q, q ascending) and counts."""
+
+    def __init__(self, q: np.ndarray, counts: np.ndarray, step: float) -> None:
+        self.values = np.round(q * step, CHANGE_DECIMALS)  # the doubles paired_statistics ranks
+        self.counts = counts
+        self.n = int(counts.sum())
+        self.step = step
+        self.q_low = int(q[0])
+        hist = np.zeros(int(q[-1]) - self.q_low + 1)
+        hist[q - self.q_low] = counts
+        # Walsh averages (x_i + x_j) / 2, i <= j, on the grid: ordered pairs by
+        # self-convolution, plus i = j, halved; above[k] counts those with q_i + q_j >= 2 q_low + k.
+        conv = np.convolve(hist, hist) if len(hist) <= 4000 else signal.fftconvolve(hist, hist)
+        diagonal = np.zeros(len(conv))
+        diagonal[::2] = hist
+        walsh = (np.rint(conv) + diagonal) / 2
+        self._above = [*np.cumsum(walsh[::-1])[::-1].tolist(), 0.0]
+        self._tie_sum = rt._tie_sum(counts)
+        # Off the jump points the ranks follow from the grid (float error far below the gaps),
+        # and the tie sum is exact in any order while sum(t^3) < 2^53.
+        largest = float(np.abs(self.values).max())
+        self._from_grid = self.n**3 < 2**53 and largest < step * 1e8
+        self._evaluated: dict[float, tuple[float, int, float]] = {}  # the ends, searched twice
+
+    def z(self, d: float, corrected: bool) -> float:
+        """The standardised statistic of x - d, as rank_tests computes it."""
+        v, n, tie_sum = self.parts(d)
+        return rt._signed_rank_z(v, n, tie_sum, corrected)[0]
+
+    def parts(self, d: float) -> tuple[float, int, float]:
+        """V, n and tie sum of x - d with zeros dropped (rank_tests._signed_rank_parts)."""
+        if self._from_grid:
+            t = 2 * d / self.step
+            if abs(t - round(t)) > _MARGIN:  # no zero, no tie across signs: V counts Walsh
+                k = math.floor(t) + 1 - 2 * self.q_low  # averages above d (Tukey)
+                v = self._above[min(max(k, 0), len(self._above) - 1)]
+                return v, self.n, self._tie_sum
+        parts = self._evaluated.get(d)
+        if parts is None:
+            parts = self._evaluated[d] = self.exact_parts(d)
+        return parts
+
+    def exact_parts(self, d: float) -> tuple[float, int, float]:
+        """The ranks of |x - d| per distinct value, in rank_tests' operations and order."""
+        a = self.values - d
+        first_zero = int(np.searchsorted(a, 0.0, side="left"))
+        after_zero = int(np.searchsorted(a, 0.0, side="right"))
+        magnitudes = np.concatenate((-a[:first_zero][::-1], a[after_zero:]))
+        if len(magnitudes) == 0:
+            return 0.0, 0, 0.0
+        counts = np.concatenate((self.counts[:first_zero][::-1], self.counts[after_zero:]))
+        order = np.argsort(magnitudes, kind="stable")
+        ordered = magnitudes[order]
+        new = np.empty(len(ordered), dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        weights = counts[order]
+        sizes = np.add.reduceat(weights, starts)
+        positives = np.add.reduceat(weights * (order >= first_zero), starts)
+        ranks_before = np.cumsum(sizes) - sizes
+        v = float((positives * (ranks_before + (sizes + 1) / 2)).sum())
+        return v, int(sizes.sum()), rt._tie_sum(sizes)
+
+    def median(self) -> float:
+        """np.median of the changes."""
+        cumulative = np.cumsum(self.counts)
+        lower = self.values[np.searchsorted(cumulative, (self.n + 1) // 2)]
+        upper = self.values[np.searchsorted(cumulative, self.n // 2 + 1)]
+        return float((lower + upper) / 2)
+
+
+def _normal_ci(ranks: _GridRanks, conf_level: float) -> tuple[float, float, float, float]:
+    """rank_tests._signed_rank_normal_ci (R's wilcox.test, correct = TRUE) on a _GridRanks:
+    the same steps, the same root searches, the same function values."""
+    tol, warnings = rt.TOL_ROOT, list[str]()  # R's warnings: not reported by the summary
+    w = ranks.z
+    mumin, mumax = float(ranks.values[0]), float(ranks.values[-1])
+    w_min = w(mumin, True)
+    w_max = w(mumax, True) if math.isfinite(w_min) else math.nan
+    if not math.isfinite(w_max):
+        return (mumin + mumax) / 2, math.nan, math.nan, 0.0
+    alpha = 1 - conf_level
+    level = conf_level
+    while w_min - rt._z_upper(alpha / 2) < 0 or w_max - rt._z_lower(alpha / 2) > 0:
+        alpha *= 2
+    if alpha >= 1 or 1 - conf_level < alpha * 0.75:
+        level = 1 - min(1.0, alpha)
+
+    def root(zq: float) -> float:
+        return rt._uniroot(
+            lambda d: w(d, True) - zq, mumin, mumax, w_min - zq, w_max - zq, tol, warnings
+        )
+
+    try:
+        if alpha < 1:
+            low, high = root(rt._z_upper(alpha / 2)), root(rt._z_lower(alpha / 2))
+        else:
+            low = high = ranks.median()
+    except rt._NoRootError:
+        low = high = math.nan
+    try:
+        estimate = rt._uniroot(
+            lambda d: w(d, False), mumin, mumax, w(mumin, False), w(mumax, False), tol, warnings
+        )
+    except rt._NoRootError:
+        estimate = math.nan
+    return estimate, low, high, level
 
 
 def _grid_cell(hist: np.ndarray, low: int, step: float) -> dict:
-    """Wilcoxon (normal approximation) and Hodges-Lehmann from one cell's histogram of integer
-    changes q (hist[i] = number of patients with q = low + i)."""
-    n = int(hist.sum())
-    top = low + len(hist) - 1
-    zeros = int(hist[-low]) if low <= 0 <= top else 0
-    nonzero = n - zeros
-    span = max(abs(low), abs(top)) + 1
-    positive = np.zeros(span, dtype=np.int64)
-    negative = np.zeros(span, dtype=np.int64)
-    values = np.arange(low, top + 1)
-    positive[values[values > 0]] = hist[values > 0]
-    negative[-values[values < 0]] = hist[values < 0]
-    absolute = positive + negative
-    absolute[0] = 0
-    average_rank = np.cumsum(absolute) - absolute + (absolute + 1) / 2
-    v_stat = float((positive * average_rank).sum())
-    out = {"v": v_stat, "p_wilcoxon": None}  # large cells: the normal approximation, as R
-    if nonzero:
-        mean = nonzero * (nonzero + 1) / 4
-        sigma = math.sqrt(
-            nonzero * (nonzero + 1) * (2 * nonzero + 1) / 24
-            - float((absolute.astype(float) ** 3 - absolute).sum()) / 48
-        )
-        z = v_stat - mean
-        z = (z - math.copysign(0.5, z) if z else 0.0) / sigma if sigma > 0 else 0.0
-        out["p_wilcoxon"] = min(1.0, 2 * float(stats.norm.sf(abs(z))))
-    # Walsh sums over the grid: ordered pairs by self-convolution, plus i = j, halved.
-    hist_f = hist.astype(float)
-    if len(hist) <= 4000:
-        conv = np.convolve(hist_f, hist_f)
+    """Wilcoxon test and Hodges-Lehmann estimate/interval of one cell from its histogram of
+    changes in grid steps (hist[i] = number of patients with q = low + i), as paired_statistics
+    gives them."""
+    bins = np.flatnonzero(hist)
+    q = low + bins
+    counts = hist[bins].astype(np.int64)
+    zero = q == 0
+    n_zero = int(counts[zero].sum())
+    q, counts = q[~zero], counts[~zero]
+    n_used = int(counts.sum())
+    out: dict = {"wilcoxon_n_zero": n_zero}
+    if n_used == 0:
+        return out | dict.fromkeys(
+            ("wilcoxon_v", "p_value_wilcoxon", "wilcoxon_method", "hodges_lehmann", "hl_ci_low",
+             "hl_ci_high", "hl_ci_level")
+        )  # fmt: skip
+    if n_used < rt.EXACT_LIMIT:  # the exact test may apply: rank_tests on the values
+        values = np.round(np.append(q, 0) * step, CHANGE_DECIMALS)
+        test = rt.wilcoxon_signed_rank(np.repeat(values, [*counts, n_zero]), conf_level=CONF_LEVEL)
+        v, p, method = test.v, test.p_value, test.method
+        interval = (test.estimate, test.ci_low, test.ci_high, test.ci_level_achieved)
+        coverage = test.ci_coverage
     else:
-        from scipy import signal  # 0.2 s to import: only for very wide histograms
-
-        conv = signal.fftconvolve(hist_f, hist_f)
-    diagonal = np.zeros(len(conv))
-    diagonal[::2] = hist_f
-    cum = np.cumsum((np.rint(conv) + diagonal) / 2)
-    sums = (2 * low + np.arange(len(conv))) * step / 2
-    total = n * (n + 1) // 2
-    if total % 2:
-        out["hodges_lehmann"] = _order_statistic(cum, sums, (total + 1) // 2)
-    else:
-        out["hodges_lehmann"] = (
-            _order_statistic(cum, sums, total // 2) + _order_statistic(cum, sums, total // 2 + 1)
-        ) / 2
-    return out
+        ranks = _GridRanks(q, counts, step)
+        v, n, tie_sum = ranks.exact_parts(0.0)
+        p = rt._two_sided_normal_p(rt._signed_rank_z(v, n, tie_sum, True)[0])
+        method = rt.METHOD_NORMAL_CC
+        interval, coverage = _normal_ci(ranks, CONF_LEVEL), None
+    hodges_lehmann, _ = hodges_lehmann_values(*interval, coverage, n_used)
+    return (
+        out | hodges_lehmann | {"wilcoxon_v": v, "p_value_wilcoxon": p, "wilcoxon_method": method}
+    )
 
 
 def cohort_summary(
@@ -203,15 +329,16 @@ def cohort_summary(
         nonempty = np.flatnonzero(hist)
         cell_hist = hist[nonempty[0] : nonempty[-1] + 1]
         cell_low = low + int(nonempty[0])
-        ranks = _grid_cell(cell_hist, cell_low, step)
         row = _moments_row(c, n, mean_b, mean_a, mean_d, sd, half, p_t)
         row.update(outcome=outcome, label=instrument.label, visit=visit)
-        row.update(wilcoxon_v=ranks["v"], p_value_wilcoxon=ranks["p_wilcoxon"],
-                   hodges_lehmann=ranks["hodges_lehmann"])  # fmt: skip
+        row.update(_grid_cell(cell_hist, cell_low, step))
         _recommend_large(row, scales[outcome])
         _direction_counts(row, cell_hist, cell_low, step, instrument.direction, instrument.mcid_abs)
         rows.append({k: row.get(k) for k in SUMMARY_COLUMNS})
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    # Counts stay integers where some rows have none (unknown direction): nullable integers,
+    # which to_dict gives as int or None (never 5711.0).
+    return frame.astype({column: "Int64" for column in COUNT_COLUMNS})
 
 
 def _finite(x) -> float | None:
@@ -250,7 +377,7 @@ def _direction_counts(row: dict, hist, low: int, step: float, direction, mcid) -
     row["direction"] = direction
     if direction is None:
         return
-    changes = (low + np.arange(len(hist))) * step
+    changes = np.round((low + np.arange(len(hist))) * step, CHANGE_DECIMALS)
     better = -changes if direction == "lower" else changes
     n = int(hist.sum())
     row["n_improved"] = int(hist[better > 0].sum())

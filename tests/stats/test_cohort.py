@@ -79,6 +79,7 @@ class TestGroupTestsAgainstR:
         mw = compare_subgroups(ds, "score", "m6", "group").tests["mann_whitney"]
         assert mw["statistic"] == 35
         assert mw["p_value"] == pytest.approx(0.2544, abs=5e-5)
+        assert mw["method"] == "exact"  # R: "Wilcoxon rank sum exact test"
 
     def test_kruskal_wallis_matches_r(self):
         # R's ?kruskal.test (Hollander & Wolfe 1973, p. 116): Kruskal-Wallis chi-squared =
@@ -154,7 +155,7 @@ def test_multiplicity_adjustments_match_r_p_adjust():
 
 def test_spearman_matches_r_cor_test():
     # R's ?cor.test (Hollander & Wolfe 1973, p. 187): cor.test(x, y, method = "spearman"):
-    # S = 48, rho = 0.6
+    # S = 48, rho = 0.6, p-value = 0.096797839506172836 (exact for n = 9; R 4.2.2)
     x = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
     y = [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]
     rows = ["patient_id,visit,outcome,value,x"] + [
@@ -165,6 +166,8 @@ def test_spearman_matches_r_cor_test():
     association = continuous_association(ds, "score", "m6", "x")
     assert association.rho == pytest.approx(0.6)
     assert association.n == 9
+    assert association.p_value == pytest.approx(0.096797839506172836, rel=1e-9)
+    assert association.method == "exact permutation distribution"
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 from analysis.present.format import format_p, p_phrase
-from analysis.stats.paired import (
-    _signrank_cdf,
-    hodges_lehmann,
-    paired_statistics,
-    walsh_order_statistic,
-)
+from analysis.stats.paired import paired_statistics
+
+REL = 1e-9  # R's values printed with digits = 17; the module follows R's algorithm step by step
 
 # Student's sleep data, R datasets::sleep (Cushny & Peebles 1905): extra hours of sleep.
 SLEEP_DRUG1 = np.array([0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0])
@@ -60,9 +57,21 @@ class TestSleepData:
         assert self.result.wilcoxon_v == 45
         assert self.result.p_value_wilcoxon == pytest.approx(0.009091, abs=5e-7)
         assert self.result.wilcoxon_n == 9  # the zero difference is dropped
+        assert self.result.wilcoxon_n_zero == 1
         assert self.result.wilcoxon_method == "normal approximation with continuity correction"
         codes = {w["code"] for w in self.result.warnings}
         assert {"zero_changes", "ties"} <= codes
+
+    def test_hodges_lehmann_with_zero_and_ties_matches_r(self):
+        # R 4.2.2: r <- wilcox.test(round(s2 - s1, 12), conf.int = TRUE), s1 and s2 the two
+        # groups of sleep$extra (the same as wilcox.test(s2, s1, paired = TRUE, conf.int = TRUE)
+        # here): r$estimate 1.4000208422698907640, r$conf.int 1.0500179906645428218
+        # 2.9499207995407807914, attr(r$conf.int, "conf.level") 0.95.
+        r = self.result
+        assert r.hodges_lehmann == pytest.approx(1.4000208422698907640, rel=REL)
+        assert r.hl_ci_low == pytest.approx(1.0500179906645428218, rel=REL)
+        assert r.hl_ci_high == pytest.approx(2.9499207995407807914, rel=REL)
+        assert r.hl_ci_level == 0.95 and r.hl_ci_label() == "95% CI"
 
     def test_cohens_dz_is_t_over_root_n(self):
         # Lakens (2013) Front Psychol 4:863, eq. 7: d_z = t / sqrt(n) = 4.0621 / sqrt(10)
@@ -102,21 +111,18 @@ class TestHollanderWolfeDepression:
         # (pseudo)median 0.46 for wilcox.test(x, y, paired = TRUE, conf.int = TRUE)
         assert paired_statistics(HW_Y, HW_X).hodges_lehmann == pytest.approx(0.46)
 
-    def test_signrank_distribution(self):
-        # R: psignrank(5, 9) = 0.01953125 (the one-sided p above), psignrank(6, 9) = 0.02734375
-        cdf = _signrank_cdf(9)
-        assert cdf[5] == pytest.approx(0.01953125)
-        assert cdf[6] == pytest.approx(0.02734375)
-        assert cdf[-1] == pytest.approx(1.0)
-
     def test_exact_ci_uses_r_order_statistics(self):
-        # R: qu <- qsignrank(0.025, 9) = 6; CI = (W[6], W[45 - 6 + 1]) of sorted Walsh averages
+        # R: qu <- qsignrank(0.025, 9) = 6; CI = (W[6], W[45 - 6 + 1]) of sorted Walsh averages.
+        # R 4.2.2: r <- wilcox.test(round(x - y, 12), conf.int = TRUE): r$conf.int 0.01 0.786,
+        # conf.level 0.95 (exact: coverage 1 - 2 * psignrank(5, 9) = 0.9609375).
         d = HW_X - HW_Y
         walsh = sorted((a + b) / 2 for a, b in itertools.combinations_with_replacement(d, 2))
-        _, low, high = hodges_lehmann(d, exact=True)
-        assert (low, high) == pytest.approx((walsh[5], walsh[39]))
-        assert low == pytest.approx(0.010)
-        assert high == pytest.approx(0.786)
+        result = paired_statistics(HW_Y, HW_X)
+        assert (result.hl_ci_low, result.hl_ci_high) == pytest.approx((walsh[5], walsh[39]))
+        assert result.hl_ci_low == pytest.approx(0.010)
+        assert result.hl_ci_high == pytest.approx(0.786)
+        assert result.hl_ci_level == 0.95
+        assert result.hl_ci_coverage == pytest.approx(1 - 2 * 0.01953125)  # R: psignrank(5, 9)
 
 
 class TestTiedPairsStackExchange:
@@ -138,11 +144,15 @@ class TestTiedPairsStackExchange:
         assert self.result.wilcoxon_v == 181
         assert self.result.p_value_wilcoxon == pytest.approx(0.0005795, abs=5e-8)
 
-    def test_hodges_lehmann_interval_close_to_r(self):
-        # With ties R inverts the normal approximation (uniroot); the classical
-        # Walsh-average interval agrees to the third decimal here.
-        assert self.result.hl_ci_low == pytest.approx(2.179984, abs=1e-3)
-        assert self.result.hl_ci_high == pytest.approx(4.350064, abs=1e-3)
+    def test_hodges_lehmann_interval_matches_r(self):
+        # With ties R inverts the normal approximation (uniroot), and so does this module.
+        # R 4.2.2: r <- wilcox.test(round(x - y, 12), conf.int = TRUE): r$estimate
+        # 3.3146066194917099, r$conf.int 2.1799840343571013 4.3500641608608008 (the published
+        # output above rounds these; unrounded x - y moves them by 4e-16).
+        assert self.result.hodges_lehmann == pytest.approx(3.3146066194917099, rel=REL)
+        assert self.result.hl_ci_low == pytest.approx(2.1799840343571013, rel=REL)
+        assert self.result.hl_ci_high == pytest.approx(4.3500641608608008, rel=REL)
+        assert self.result.wilcoxon_method == "normal approximation with continuity correction"
 
 
 def test_shapiro_wilk_matches_r_toothgrowth():
@@ -151,14 +161,19 @@ def test_shapiro_wilk_matches_r_toothgrowth():
     assert result.shapiro_p == pytest.approx(0.1091, abs=5e-5)
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 30, 101, 400])
-def test_walsh_order_statistics_match_brute_force(n):
+@pytest.mark.parametrize("n", [6, 7, 12, 30, 49])
+def test_exact_hodges_lehmann_is_the_walsh_median_and_order_statistics(n):
+    # Below 50 non-zero changes without ties or zeros R's interval is exact: the estimate is the
+    # median of the n(n+1)/2 Walsh averages, the ends their qu-th smallest and largest, qu =
+    # qsignrank(0.025, n) (1 at n = 6, 3 at n = 7, 14 at n = 12, 138 at n = 30, 416 at n = 49).
     rng = np.random.default_rng(n)
-    d = np.sort(np.round(rng.normal(0, 2, n), 1))  # rounded: many tied pair sums
+    d = rng.normal(0.5, 2, n)
     walsh = np.sort([(a + b) / 2 for a, b in itertools.combinations_with_replacement(d, 2)])
-    m = len(walsh)
-    for k in sorted({1, min(2, m), max(1, m // 3), max(1, m // 2), max(1, m - 1), m}):
-        assert walsh_order_statistic(d, k) == pytest.approx(walsh[k - 1], abs=1e-12)
+    qu = {6: 1, 7: 3, 12: 14, 30: 138, 49: 416}[n]
+    r = paired_statistics(np.zeros(n), d)
+    assert r.wilcoxon_method == "exact"
+    assert r.hodges_lehmann == pytest.approx(np.median(walsh), abs=1e-12)
+    assert (r.hl_ci_low, r.hl_ci_high) == pytest.approx((walsh[qu - 1], walsh[-qu]), abs=1e-12)
 
 
 class TestRecommendationAndWarnings:

@@ -57,3 +57,12 @@ def test_paired_statistics_never_crash_and_are_strict_json(pairs, direction):
     if result.hodges_lehmann is not None and len(pairs):
         change = after - before
         assert change.min() - 1e-9 <= result.hodges_lehmann <= change.max() + 1e-9
+    if result.hl_ci_level is not None:  # the level reached: 95%, or less with few pairs
+        assert 0 < result.hl_ci_level <= 0.95
+        assert result.hl_ci_low is not None and result.hl_ci_high is not None
+        assert result.hl_ci_low <= result.hl_ci_high
+    else:
+        assert result.hl_ci_low is None and result.hl_ci_high is None
+    if result.wilcoxon_n is not None and result.n_unchanged is not None:
+        assert result.wilcoxon_n + result.wilcoxon_n_zero == len(pairs)
+        assert result.wilcoxon_n_zero == result.n_unchanged
