@@ -10,6 +10,7 @@ import streamlit as st
 from ui.auth import require_sign_in
 from ui.entry import entered
 from ui.pages import PAGES as PAGE_TABLE
+from ui.settings import settings_sidebar
 from ui.state import data_source_sidebar
 
 st.set_page_config(
@@ -34,4 +35,5 @@ require_sign_in()
 with entered():
     navigation = st.navigation(PAGES)
     data_source_sidebar()
+    settings_sidebar()
     navigation.run()

@@ -5,7 +5,8 @@ import streamlit as st
 from analysis.present.estimand import change_estimand
 from analysis.present.figures import before_after_lines, change_histogram, visit_distributions
 from analysis.present.format import number, p_phrase
-from analysis.present.tables import statistics_table
+from analysis.present.numeric_tables import between_arms_numeric, paired_numeric
+from analysis.present.tables import between_arms_display, statistics_table
 from analysis.present.wording import between_arms_sentence, design_caveat, plain_sentence
 from analysis.stats.arms import patients_with_baseline
 from analysis.stats.compare import Comparison
@@ -51,12 +52,11 @@ first = next(iter(comparisons.values()))
 inst = first.instrument
 unit = f" {inst.unit}" if inst.unit else ""
 
-estimand_card(
-    change_estimand(
-        design, inst, before, after, st.session_state.get("cohort_sentence", ""),
-        patients_with_baseline(dataset, design, outcome),
-    )
+estimand = change_estimand(
+    design, inst, before, after, st.session_state.get("cohort_sentence", ""),
+    patients_with_baseline(dataset, design, outcome),
 )  # fmt: skip
+estimand_card(estimand)
 
 
 def result_card(comparison: Comparison) -> None:
@@ -126,6 +126,12 @@ if design.has_arms:
             help="Difference in mean change between the arms (Welch's t interval).",
         )
         cols[1].markdown(md(between_arms_sentence(row, inst.unit, before, after)))
+    table(
+        between_arms_display(by_arm.between),
+        f"{outcome}_{before}_to_{after}_between_arms",
+        numeric=between_arms_numeric(by_arm),
+        provenance=estimand,
+    )
 st.caption(md(design_caveat(design, cached_largest_smd(dataset, design))))
 
 shown_arm = next(iter(comparisons))
@@ -149,6 +155,11 @@ if s.warnings:
 for arm, result in comparisons.items():
     suffix = f" · {arm}" if arm else ""
     with st.expander(f"All statistics, and how each was computed{suffix}"):
-        table(statistics_table(result), f"{stem}_statistics{suffix}")
+        table(
+            statistics_table(result),
+            f"{stem}_statistics{suffix}",
+            numeric=paired_numeric(result, arm or None),
+            provenance=estimand,
+        )
     with st.expander(f"Patients not included ({result.n_excluded}){suffix}"):
         table(result.excluded, f"{stem}_not_included{suffix}")

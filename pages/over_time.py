@@ -12,8 +12,13 @@ from analysis.present.figures_followup import (
     over_time,
     spaghetti,
 )
+from analysis.present.numeric_tables import (
+    mmrm_coefficients_numeric,
+    mmrm_contrasts_numeric,
+    mmrm_lsmeans_numeric,
+)
 from analysis.present.tables import (
-    change_table,
+    change_by_visit_display,
     friedman_sentence,
     mmrm_contrast_table,
     mmrm_lsmeans_table,
@@ -116,7 +121,7 @@ else:
     shown_change = change
 left, right = st.columns([3, 2])
 chart(figure, f"{outcome}_change_from_baseline", left)
-table(change_table(shown_change), f"{outcome}_change_from_baseline", right)
+table(change_by_visit_display(shown_change), f"{outcome}_change_from_baseline", right)
 right.caption(
     "Change = value at the visit minus the patient's own baseline, for patients with both. "
     "The baseline visit has no change by definition (it is not a change of 0)."
@@ -181,13 +186,12 @@ except ValueError as exc:
 result = model.result
 label = inst.label if inst.known else outcome
 st.markdown(f"`{md(mmrm_sentence(model, label))}`")
-estimand_card(
-    mmrm_estimand(
-        design, inst, [str(v) for v in result.visits], spec.response,
-        st.session_state.get("cohort_sentence", ""),
-        patients_with_baseline(dataset, design, outcome),
-    )
+model_estimand = mmrm_estimand(
+    design, inst, [str(v) for v in result.visits], spec.response,
+    st.session_state.get("cohort_sentence", ""),
+    patients_with_baseline(dataset, design, outcome),
 )  # fmt: skip
+estimand_card(model_estimand)
 if not result.converged:
     st.error(md(result.message))
 else:
@@ -196,9 +200,25 @@ else:
     chart(correlation_heatmap(model), f"{outcome}_mmrm_correlation", right)
     if design.has_arms:
         st.markdown("**Difference between arms at each visit** (the model's effect estimates)")
-        table(mmrm_contrast_table(model), f"{outcome}_mmrm_contrasts")
+        table(
+            mmrm_contrast_table(model),
+            f"{outcome}_mmrm_contrasts",
+            numeric=mmrm_contrasts_numeric(model),
+            provenance=model_estimand,
+        )
     with st.expander("Least-squares means and values used at each visit"):
-        table(mmrm_lsmeans_table(model), f"{outcome}_mmrm_lsmeans")
+        table(
+            mmrm_lsmeans_table(model),
+            f"{outcome}_mmrm_lsmeans",
+            numeric=mmrm_lsmeans_numeric(model),
+            provenance=model_estimand,
+        )
+        table(
+            model.result.coefficients.round(6),
+            f"{outcome}_mmrm_coefficients",
+            numeric=mmrm_coefficients_numeric(model),
+            provenance=model_estimand,
+        )
     if result.n_patients_excluded or result.n_values_excluded:
         st.caption(md(mmrm_exclusions_sentence(result)))
 st.caption(md(MMRM_NOTE))

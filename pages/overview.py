@@ -3,9 +3,12 @@
 import streamlit as st
 
 from analysis.instruments import lookup
+from analysis.present.estimand import summary_estimand
 from analysis.present.figures import completeness_bars
+from analysis.present.numeric_tables import summary_between_numeric, summary_numeric
 from analysis.present.tables import summary_between_display, summary_display
 from analysis.present.wording import design_caveat
+from analysis.stats.arms import patients_with_baseline
 from ui.entry import ensure_entry
 from ui.render import chart, table
 from ui.safe import md
@@ -59,21 +62,26 @@ st.caption(
     "here: treat p-values as descriptive."
 )
 direction_items = tuple(sorted(directions().items()))
+estimand = summary_estimand(
+    design, st.session_state.get("cohort_sentence", ""), patients_with_baseline(dataset, design)
+)
 if design.has_arms:
     per_arm, between = cached_summary_by_arm(dataset, design, direction_items)
     shown = summary_display(per_arm)
-    table(shown, "every_outcome_against_baseline_by_arm",
-          height=min(36 * (len(shown) + 1) + 4, 1400))  # fmt: skip
+    table(shown, "every_outcome_against_baseline_by_arm", numeric=summary_numeric(per_arm),
+          provenance=estimand, height=min(36 * (len(shown) + 1) + 4, 1400))  # fmt: skip
     st.subheader("Between arms: difference in mean change")
     st.caption(
         "Each arm minus the comparator, with Welch's 95% interval: the comparison that can "
         "separate treatment from placebo response and regression to the mean."
     )
-    table(summary_between_display(between), "every_outcome_between_arms")
+    table(summary_between_display(between), "every_outcome_between_arms",
+          numeric=summary_between_numeric(between), provenance=estimand)  # fmt: skip
 else:
     summary = cached_summary(dataset, direction_items)
     shown = summary_display(summary)
-    table(shown, "every_outcome_against_baseline", height=min(36 * (len(shown) + 1) + 4, 1400))
+    table(shown, "every_outcome_against_baseline", numeric=summary_numeric(summary),
+          provenance=estimand, height=min(36 * (len(shown) + 1) + 4, 1400))  # fmt: skip
 
 with st.expander("Patients with a value, by outcome and visit"):
     counts = dataset.outcome_completeness()

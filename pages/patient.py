@@ -7,7 +7,7 @@ from analysis.present.patient_printout import patient_html
 from ui import url
 from ui.entry import ensure_entry
 from ui.render import chart, table
-from ui.state import cached_patient, require_dataset
+from ui.state import cached_patient, directions, require_dataset
 
 ensure_entry()
 
@@ -43,12 +43,22 @@ right.caption(
 )
 figure = patient_panels(profile.values, dataset.visits, patient_id)
 chart(figure, f"patient_{patient_id}")
+visits, source_name, synthetic = list(dataset.visits), dataset.source_name, dataset.synthetic
+source_sha256 = st.session_state.get("source_sha256", "not available")
+user_directions = dict(directions())
 st.download_button(
     "Printable view (HTML)",
-    data=patient_html(
-        profile, figure.to_html(include_plotlyjs=True, full_html=False), dataset.synthetic
+    # Built when clicked: it embeds the charting library (a few MB) so it works offline.
+    data=lambda: patient_html(
+        profile,
+        visits,
+        source_name=source_name,
+        source_sha256=source_sha256,
+        synthetic=synthetic,
+        directions=user_directions,
     ),
     file_name=f"patient_{patient_id}.html",
     mime="text/html",
-    help="A self-contained page to print or file; open it in a browser and print.",
+    help="One A4 page (two at most) to print or file: open it in a browser and print. It "
+    "carries the pseudonymous ID, the data source and its fingerprint, and the date printed.",
 )

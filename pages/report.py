@@ -4,6 +4,8 @@ import datetime as dt
 
 import streamlit as st
 
+from analysis.present.docx_export import DOCX_MIME, report_to_docx
+from analysis.present.report import ReportInput
 from ui.entry import ensure_entry
 from ui.state import arm_design, cached_report, require_dataset
 from ui.widgets import follow_up_picker, outcome_picker
@@ -42,3 +44,23 @@ st.download_button(
     type="primary",
 )
 st.caption(f"{len(html_text) // 1024} KiB, including the charting library so it works offline.")
+
+inputs = ReportInput(
+    dataset,
+    outcome,
+    visit,
+    st.session_state.get("source_sha256", "not available"),
+    st.session_state.get("cohort_sentence", ""),
+    arm_design(),
+)
+cohort = st.session_state.get("cohort")
+st.download_button(
+    "Download the report (Word)",
+    data=lambda: report_to_docx(inputs, cohort=cohort),  # built on click: ~10 s with figures
+    file_name=f"report_{outcome}_{visit}_{dt.date.today().isoformat()}.docx",
+    mime=DOCX_MIME,
+)
+st.caption(
+    "The Word version holds the same tables, methods and references as real Word tables, with "
+    "the figures as images when a static image renderer is available here."
+)

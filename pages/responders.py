@@ -4,6 +4,7 @@ import streamlit as st
 
 from analysis.present.estimand import responder_estimand
 from analysis.present.figures_followup import regression_to_mean, waterfall
+from analysis.present.numeric_tables import responder_rates_numeric, responders_between_numeric
 from analysis.present.tables import arm_difference_display, responder_table
 from analysis.present.wording import REGRESSION_TO_MEAN_NOTE, design_caveat, placebo_comparison
 from analysis.stats.arms import patients_with_baseline
@@ -47,12 +48,11 @@ else:
 first = next(iter(analyses.values()))
 inst = first.instrument
 
-estimand_card(
-    responder_estimand(
-        design, inst, visit, st.session_state.get("cohort_sentence", ""),
-        patients_with_baseline(dataset, design, outcome),
-    )
+estimand = responder_estimand(
+    design, inst, visit, st.session_state.get("cohort_sentence", ""),
+    patients_with_baseline(dataset, design, outcome),
 )  # fmt: skip
+estimand_card(estimand)
 if first.rates.empty:
     st.info("Responder rates need a direction of improvement; set it above.")
 
@@ -68,14 +68,19 @@ for arm, analysis in analyses.items():
             "undefined" if row.rate_completers is None else f"{row.rate_completers:.0f}%",
             help="Exact (Clopper-Pearson) 95% CI in the table below.",
         )
-    if analysis.n_zero_baseline:
+    if analysis.n_percent_undefined:
         st.warning(
-            f"{analysis.n_zero_baseline} patient(s) had a baseline value of 0, so their percent "
-            "change is undefined; they are not counted in the percent-based rates for "
+            f"{analysis.n_percent_undefined} patient(s) had a baseline of 0 or below, so their "
+            "percent change is undefined; they are not counted in the percent-based rates for "
             "completers, and count as non-responders among everyone with a baseline value."
         )
     if not analysis.rates.empty:
-        table(responder_table(analysis), f"responders_{outcome}_{visit}_{arm}".rstrip("_"))
+        table(
+            responder_table(analysis),
+            f"responders_{outcome}_{visit}_{arm}".rstrip("_"),
+            numeric=responder_rates_numeric(analysis, arm or None),
+            provenance=estimand,
+        )
     benchmark = inst.placebo
     # The placebo yardstick belongs to an arm's within-arm change: with a comparator it is a
     # footnote to the treated arm, without one the only reference there is.
@@ -103,7 +108,12 @@ if not first.rates.empty:
 
 if design.has_arms and not by_arm.between.empty:
     st.subheader("Between arms: the effect estimate")
-    table(arm_difference_display(by_arm.between), f"responders_between_arms_{outcome}_{visit}")
+    table(
+        arm_difference_display(by_arm.between),
+        f"responders_between_arms_{outcome}_{visit}",
+        numeric=responders_between_numeric(by_arm),
+        provenance=estimand,
+    )
     st.caption("Completers; difference in percentage points with Newcombe's 95% interval.")
 st.caption(md(design_caveat(design, cached_largest_smd(dataset, design))))
 

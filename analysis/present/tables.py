@@ -7,7 +7,10 @@ import pandas as pd
 from analysis.instruments import lookup
 from analysis.present.format import format_p, number, p_phrase
 from analysis.stats.compare import Comparison
+from analysis.stats.imputation import SensitivityResult
 from analysis.stats.longitudinal import OutcomeModel
+from analysis.stats.paired import CONF_LEVEL, PairedResult, zero_changes_phrase
+from analysis.stats.rank_tests import METHOD_EXACT
 
 
 def _value(result, name: str, digits: int = 2) -> str:
@@ -54,14 +57,13 @@ def statistics_table(comparison: Comparison) -> pd.DataFrame:
         (
             "Wilcoxon signed-rank test",
             f"V = {_value(s, 'wilcoxon_v', 1)}, {p_phrase(s.p_value_wilcoxon)}",
-            f"{s.wilcoxon_method or ''}; {s.wilcoxon_n} non-zero changes; as R wilcox.test "
-            "(zero changes dropped)",
+            f"{s.wilcoxon_method or 'not computed'}; {s.wilcoxon_n} non-zero changes; as R "
+            f"wilcox.test{_zero_changes(s)}",
         ),
         (
-            "Hodges-Lehmann estimate (95% CI)",
-            f"{_value(s, 'hodges_lehmann')} ({_value(s, 'hl_ci_low')} to "
-            f"{_value(s, 'hl_ci_high')})",
-            "median of Walsh averages of the changes (Hollander & Wolfe)",
+            "Hodges-Lehmann estimate"
+            + (f" ({s.hl_ci_label()})" if s.hl_ci_level is not None else ""),
+            *_hodges_lehmann(s),
         ),
         (
             "Shapiro-Wilk on changes",
@@ -96,6 +98,49 @@ def statistics_table(comparison: Comparison) -> pd.DataFrame:
         )
     rows.append(("Recommended test", s.recommended_test or "none", s.recommended_reason))
     return pd.DataFrame(rows, columns=["statistic", "value", "how / note"])
+
+
+def _zero_changes(s: PairedResult) -> str:
+    """'; 3 patients with no change left out of the rank test, as R does', or ''."""
+    if not s.wilcoxon_n_zero:
+        return ""
+    return "; " + zero_changes_phrase(s.wilcoxon_n_zero)
+
+
+def _hodges_lehmann(s: PairedResult) -> tuple[str, str]:
+    """The estimate with its interval, and how they were computed, with the interval's level
+    when 95% is not reachable with these pairs."""
+    if s.hodges_lehmann is None:
+        return _value(s, "hodges_lehmann"), "as R wilcox.test(conf.int = TRUE)"
+    if s.hl_ci_low is None:
+        value = f"{_value(s, 'hodges_lehmann')}; no interval ({s.undefined.get('hl_ci_low', '')})"
+    else:
+        value = (
+            f"{_value(s, 'hodges_lehmann')} ({_value(s, 'hl_ci_low')} to {_value(s, 'hl_ci_high')})"
+        )
+    if s.wilcoxon_method == METHOD_EXACT:
+        how = "median of the Walsh averages, interval from their order statistics"
+    else:
+        how = (
+            "the shift at which the normal-approximation statistic is 0, the interval ends "
+            "where it reaches the normal quantiles (with continuity correction), found as R's "
+            "uniroot finds them"
+        )
+    notes = [f"{how}; as R wilcox.test(conf.int = TRUE) (Hollander, Wolfe & Chicken)"]
+    level, coverage = s.hl_ci_level, s.hl_ci_coverage
+    if level is not None and level < CONF_LEVEL:
+        notes.append(
+            f"{100 * CONF_LEVEL:.0f}% is not reachable with {s.wilcoxon_n} non-zero changes, "
+            f"so this is the {100 * level:.4g}% interval R gives"
+        )
+    elif level is not None and coverage is not None and coverage < level - 1e-9:
+        notes.append(
+            f"its exact coverage is {100 * coverage:.4g}% with {s.wilcoxon_n} non-zero changes "
+            f"(R keeps the {100 * level:.4g}% label, within its tolerance)"
+        )
+    if s.wilcoxon_n_zero:
+        notes.append(f"from the {s.wilcoxon_n} non-zero changes")
+    return value, "; ".join(notes)
 
 
 def _exclusions(comparison: Comparison) -> str:
@@ -171,7 +216,7 @@ def visit_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def change_table(change: pd.DataFrame) -> pd.DataFrame:
+def change_by_visit_display(change: pd.DataFrame) -> pd.DataFrame:
     """Change from baseline by visit; the baseline row says 'no change (baseline)'."""
     text = []
     for row in change.itertuples():
@@ -210,21 +255,31 @@ def friedman_sentence(result) -> str:
 
 
 def responder_table(analysis) -> pd.DataFrame:
-    """Responder rates both ways, with exact 95% CIs, as text."""
+    """Responder rates both ways, with exact 95% CIs, as text. Where percent change is undefined
+    (baseline 0 or below) for some patients with a follow-up value, each cell says how many and
+    where they went: left out of the completers, non-responders among everyone."""
     r = analysis.rates
+    undefined = _undefined_per_threshold(analysis)
 
     def rates(denominator: str, suffix: str) -> list[str]:
         """'k/n = p% (lo% to hi%)' per threshold, over completers or everyone with a baseline."""
         columns = zip(
             r["responders"], r[denominator], r[f"rate_{suffix}"], r[f"ci_low_{suffix}"],
-            r[f"ci_high_{suffix}"], strict=True,
+            r[f"ci_high_{suffix}"], undefined, strict=True,
         )  # fmt: skip
-        return [
-            "undefined (no patients)"
-            if pct is None or pd.isna(pct)
-            else f"{k}/{n} = {pct:.0f}% ({lo:.0f}% to {hi:.0f}%)"
-            for k, n, pct, lo, hi in columns
-        ]
+        cells = []
+        for k, n, pct, lo, hi, left_out in columns:
+            text = (
+                "undefined (no patients)"
+                if pct is None or pd.isna(pct)
+                else f"{k}/{n} = {pct:.0f}% ({lo:.0f}% to {hi:.0f}%)"
+            )
+            if left_out and suffix == "completers":
+                text += f"; {left_out} more with a baseline ≤ 0 left out (percent change undefined)"
+            elif left_out:
+                text += f"; {left_out} with a baseline ≤ 0 counted as non-responders"
+            cells.append(text)
+        return cells
 
     return pd.DataFrame(
         {
@@ -233,6 +288,17 @@ def responder_table(analysis) -> pd.DataFrame:
             "everyone with a baseline, missing = non-responder (95% CI)": rates("n_itt", "itt"),
         }
     )
+
+
+def _undefined_per_threshold(analysis) -> list[int]:
+    """Per threshold: patients with a follow-up value whose responder status is undefined."""
+    patients = analysis.patients
+    evaluable = patients["value"].notna()
+    counts = []
+    for threshold in analysis.rates["threshold"]:
+        flag = patients.get(f"responder: {threshold}")
+        counts.append(0 if flag is None else int((evaluable & flag.isna()).sum()))
+    return counts
 
 
 def suppressed_text(min_group: int) -> str:
@@ -269,7 +335,12 @@ def subgroup_tests_text(comparison) -> list[str]:
             f"{w['statistic']:.2f}, df = {w['df']:.1f}, {p_phrase(w['p_value'])}."
         )
         m = t["mann_whitney"]
-        lines.append(f"Mann-Whitney U test: U = {m['statistic']:.1f}, {p_phrase(m['p_value'])}.")
+        method = m.get("method")
+        how = f", {method}" if method else ""
+        lines.append(
+            f"Mann-Whitney U test (Wilcoxon rank-sum{how}, as R's wilcox.test): "
+            f"W = {m['statistic']:g}, {p_phrase(m['p_value'])}."
+        )
     if "anova" in t:
         a = t["anova"]
         lines.append(
@@ -452,3 +523,90 @@ def structure_comparison_table(table: pd.DataFrame) -> pd.DataFrame:
             "note": shown["message"].fillna(""),
         }
     )
+
+
+SENSITIVITY_NAMES = {
+    "mmrm": "MMRM (all visits, missing at random)",
+    "mi_mar": "multiple imputation, missing at random (primary)",
+    "mi_j2r": "multiple imputation, jump to reference",
+    "mi_cr": "multiple imputation, copy reference",
+    "mi_cir": "multiple imputation, copy increments in reference",
+    "complete_case": "completers only (sensitivity)",
+    "locf": "last value carried forward (sensitivity)",
+    "bocf": "baseline value carried forward (sensitivity)",
+}
+
+
+def sensitivity_display(result: SensitivityResult) -> pd.DataFrame:
+    """Every estimate at the visit under each way of handling missing values, as read on a page."""
+    frame = result.estimates()
+    if frame.empty:
+        return pd.DataFrame()
+    between = "comparator" in frame and frame["comparator"].notna().any()
+    shown = pd.DataFrame(
+        {"analysis": frame["analysis"].map(lambda a: SENSITIVITY_NAMES.get(str(a), str(a)))}
+    )
+    if between:
+        shown["comparison"] = frame["arm"].astype(str) + " − " + frame["comparator"].astype(str)
+    elif "arm" in frame:
+        shown["group"] = frame["arm"].fillna("all").astype(str)
+    shown["estimate (95% CI)"] = [
+        f"{number(e, 2)} ({number(lo, 2)} to {number(hi, 2)})"
+        for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True)
+    ]
+    shown["p"] = frame["p"].map(lambda p: format_p(None if pd.isna(p) else float(p)))
+    shown["patients"] = frame["n"].astype("Int64")
+    shown["values imputed"] = frame["n_imputed"].astype("Int64")
+    return shown
+
+
+def mi_responders_display(rates: pd.DataFrame) -> pd.DataFrame:
+    """Responder rates from the multiply imputed data (and between-arm differences)."""
+    if rates.empty:
+        return pd.DataFrame()
+    group = [
+        f"{a} − {c}" if isinstance(c, str) else str(a)
+        for a, c in zip(rates["arm"], rates["comparator"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "threshold": rates["threshold"],
+            "arm or difference": group,
+            "patients": rates["n"].astype("Int64"),
+            "rate or difference, % (95% CI)": [
+                f"{number(e, 1)} ({number(lo, 1)} to {number(hi, 1)})"
+                for e, lo, hi in zip(
+                    rates["estimate"], rates["ci_low"], rates["ci_high"], strict=True
+                )
+            ],
+        }
+    )
+
+
+def between_arms_display(between: pd.DataFrame) -> pd.DataFrame:
+    """Completers' between-arm differences in change (Welch and ANCOVA), as read on a page."""
+    rows = []
+    for row in between.to_dict("records"):
+
+        def interval(estimate, low, high) -> str:
+            if estimate is None or pd.isna(estimate):
+                return "undefined"
+            return f"{number(estimate, 2)} ({number(low, 2)} to {number(high, 2)})"
+
+        rows.append(
+            {
+                "arm − comparator": f"{row['arm']} − {row['comparator']}",
+                "patients": f"{row['n_arm']} / {row['n_comparator']}",
+                "difference in mean change (95% CI)": interval(
+                    row.get("difference"), row.get("ci_low"), row.get("ci_high")
+                ),
+                "p (Welch)": format_p(row.get("p_value")),
+                "adjusted for the first visit (95% CI)": interval(
+                    row.get("adjusted_difference"),
+                    row.get("adjusted_ci_low"),
+                    row.get("adjusted_ci_high"),
+                ),
+                "p (ANCOVA)": format_p(row.get("adjusted_p_value")),
+            }
+        )
+    return pd.DataFrame(rows)

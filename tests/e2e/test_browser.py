@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,9 @@ def test_upload_and_download(server, browser, tmp_path):
     download = download_info.value
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
-    assert download.suggested_filename == "follow_up_completeness.csv"
-    assert saved.read_text().splitlines()[0] == "visit,patients with data,% of baseline"
+    assert download.suggested_filename == "follow_up_completeness.zip"
+    with zipfile.ZipFile(saved) as archive:
+        header = archive.read("follow_up_completeness.csv").decode().splitlines()[0]
+        assert "follow_up_completeness.provenance.json" in archive.namelist()
+    assert header == "visit,patients with data,% of baseline"
     page.context.close()

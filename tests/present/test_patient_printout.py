@@ -1,0 +1,130 @@
+"""The printable patient page: what it carries, and, printed to PDF by headless Chromium, at
+most two A4 pages with every chart inside the printable width. Skipped, with the reason,
+where Chromium or Playwright cannot be had."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from analysis.ingest.pipeline import load_demo
+from analysis.instruments import lookup
+from analysis.present.patient_printout import PRINT_WIDTH_PX, patient_html, print_figures
+from analysis.stats.patient import patient_profile
+
+SHA = "3f" * 32
+PRINTABLE_PX = 700  # A4 (210 mm) minus 12 mm margins is 186 mm, 703 CSS px
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo().dataset
+
+
+@pytest.fixture(scope="module")
+def profile(demo):
+    return patient_profile(demo, "SYN-001")
+
+
+def _page(profile, demo, **kwargs) -> str:
+    return patient_html(
+        profile,
+        demo.visits,
+        source_name=demo.source_name,
+        source_sha256=SHA,
+        synthetic=True,
+        printed=dt.datetime(2026, 5, 4, 9, 30, tzinfo=dt.UTC),
+        **kwargs,
+    )
+
+
+def test_page_carries_id_source_fingerprint_and_date(profile, demo):
+    text = _page(profile, demo)
+    assert "<h1>Patient SYN-001</h1>" in text and "pseudonymous ID" in text
+    assert demo.source_name in text
+    assert SHA in text and f"fingerprint {SHA[:12]}" in text
+    assert "Printed 2026-05-04 09:30:00 UTC" in text
+    assert "not a real patient" in text
+    assert "@page { size: A4 portrait;" in text
+    assert text.count("Plotly.newPlot") == len(print_figures(profile.values, demo.visits, "x"))
+
+
+def test_every_chart_says_which_way_is_better(profile, demo):
+    figures = print_figures(profile.values, demo.visits, "SYN-001", {"hba1c": "lower"})
+    titles = [a.text for fig in figures for a in fig.layout.annotations if a.text]
+    outcomes = list(dict.fromkeys(profile.values["outcome"]))
+    assert len(titles) == len(outcomes)
+    for outcome, title in zip(outcomes, titles, strict=True):
+        direction = lookup(outcome).direction
+        if direction == "lower":
+            assert "lower is better" in title, title
+        elif direction == "higher":
+            assert "higher is better" in title, title
+        else:
+            assert "direction of improvement unknown" in title or "set by the user" in title
+    for fig in figures:
+        assert fig.layout.width == PRINT_WIDTH_PX <= PRINTABLE_PX
+
+
+def test_unknown_direction_is_said(demo):
+    values = patient_profile(demo, "SYN-001").values.copy()
+    values["outcome"] = values["outcome"].replace({"pain_nrs": "grip_strength"})
+    figures = print_figures(values, demo.visits, "SYN-001")
+    titles = [a.text for a in figures[0].layout.annotations if a.text]
+    assert "direction of improvement unknown" in titles[0]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_printed_on_at_most_two_a4_pages_with_nothing_cut(profile, demo, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed: the print test needs it")
+    page_file = tmp_path / "patient.html"
+    page_file.write_text(_page(profile, demo), encoding="utf-8")
+    n_charts = len(print_figures(profile.values, demo.visits, "SYN-001"))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": PRINTABLE_PX, "height": 1000})
+            page.goto(page_file.as_uri())
+            # Each chart draws two .main-svg layers; wait until all are drawn and inside the
+            # printable width.
+            page.wait_for_function(
+                """([n, width]) => {
+                    const svgs = [...document.querySelectorAll('.chart .main-svg')];
+                    return svgs.length >= 2 * n && svgs.every(s => {
+                        const box = s.getBoundingClientRect();
+                        return box.width > 0 && box.left >= 0 && box.right <= width;
+                    });
+                }""",
+                arg=[n_charts, PRINTABLE_PX],
+                timeout=60_000,
+            )
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= PRINTABLE_PX  # nothing wider than the printable width
+            heights = page.evaluate(
+                "[...document.querySelectorAll('.chart')].map(c => c.getBoundingClientRect()"
+                ".height)"
+            )
+            assert len(heights) == n_charts and max(heights) < 1000  # each fits on a page
+            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        finally:
+            browser.close()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 2, pages
+    (tmp_path / "patient.pdf").write_bytes(pdf)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(tmp_path / "patient.pdf"), "-"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert "Patient SYN-001" in text
+        assert SHA[:12] in text
+        assert "A change here shows what happened to these patients" in text  # the last line
+        assert text.count("is better") >= len(set(profile.values["outcome"])) - 1
