@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import cli_safety
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import LoadResult, load_path, load_sql
 from analysis.ingest.visits import match_visit
@@ -73,7 +74,11 @@ EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
 
 
 def _source(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a file, or a database URL (sqlite:///x.db, postgresql://...)")
+    parser.add_argument(
+        "file",
+        help="a file, a database URL (sqlite:///x.db, postgresql://...), or env: to read the URL "
+        "from OUTCOMES_DATABASE_URL (env:NAME: from NAME), keeping passwords off the command line",
+    )
     parser.add_argument("--sheet", help="XLSX sheet name (default: the first)")
     parser.add_argument("--table", help="database table to read (with a database URL)")
     parser.add_argument("--query", help="a read-only SELECT query (with a database URL)")
@@ -92,7 +97,7 @@ def _arm_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args) -> LoadResult:
-    if "://" in args.file:
+    if "://" in args.file or args.file.startswith("env:"):
         return load_sql(args.file, table=args.table, query=args.query)
     return load_path(args.file, sheet=args.sheet)
 
@@ -154,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
     mmrm.add_argument("--baseline", help="override the detected baseline visit")
     mmrm.add_argument("--json", action="store_true")
     _arm_options(mmrm)
+
+    cli_safety.add_parsers(sub)
 
     sensitivity = sub.add_parser(
         "sensitivity", help="missing follow-up: MI under MAR, reference-based, tipping point"
@@ -341,7 +348,7 @@ def _comparison_text(comparison: Comparison, before: str, after: str) -> str:
         f"paired t-test: t = {number(s.t_statistic, 4)}, df = {s.df}, {p_phrase(s.p_value_t)}",
         f"Wilcoxon signed-rank ({s.wilcoxon_method or 'undefined'}): V = "
         f"{number(s.wilcoxon_v, 1)}, {p_phrase(s.p_value_wilcoxon)}",
-        f"Hodges-Lehmann estimate: {number(s.hodges_lehmann, 3)} (95% CI "
+        f"Hodges-Lehmann estimate: {number(s.hodges_lehmann, 3)} ({s.hl_ci_label()} "
         f"{number(s.hl_ci_low, 3)} to {number(s.hl_ci_high, 3)})",
         f"Shapiro-Wilk on changes: W = {number(s.shapiro_w, 4)}, {p_phrase(s.shapiro_p)}",
         f"Cohen's d_z: {number(s.cohens_dz, 3)}   pre-post r: {number(s.pre_post_r, 3)}",
@@ -604,7 +611,7 @@ def _print_responders(analysis: ResponderAnalysis, visit: str) -> None:
     print(f"{analysis.instrument.label}: responders at {visit} "
           f"({analysis.instrument.direction_text()})")  # fmt: skip
     print(f"with a baseline value: {analysis.n_itt}   evaluable: {analysis.n_evaluable}   "
-          f"percent change undefined (baseline 0): {analysis.n_zero_baseline}")  # fmt: skip
+          f"percent change undefined (baseline ≤ 0): {analysis.n_percent_undefined}")  # fmt: skip
     if analysis.rates.empty:
         print("No responder thresholds: the direction of improvement is unknown.")
     else:
@@ -676,7 +683,8 @@ def _cmd_report(args) -> int:
     if visit is None:
         raise _Exit(EXIT_USAGE, "No follow-up visit.")
     _require(_check(dataset, outcome=outcome, visit=visit))
-    digest = fingerprint(Path(args.file).read_bytes()) if "://" not in args.file else "database"
+    is_file = "://" not in args.file and not args.file.startswith("env:")
+    digest = fingerprint(Path(args.file).read_bytes()) if is_file else "database"
     html_text = build_report(ReportInput(dataset, outcome, visit, digest))
     Path(args.out).write_text(html_text, encoding="utf-8")
     print(
@@ -694,6 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "trajectory": _cmd_trajectory,
         "mmrm": _cmd_mmrm,
         "sensitivity": _cmd_sensitivity,
+        **cli_safety.HANDLERS,
         "responders": _cmd_responders,
         "subgroups": _cmd_subgroups,
         "table1": _cmd_table1,

@@ -29,7 +29,22 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("pages/over_time.py", "Over time", "Over time", ":material/timeline:", "over_time"),
     PageSpec("pages/responders.py", "Responders", "Responders", ":material/groups:", "responders"),
+    PageSpec(
+        "pages/missing_data.py",
+        "Missing data",
+        "Missing follow-up",
+        ":material/rule:",
+        "missing_data",
+    ),
     PageSpec("pages/patient.py", "Patient", "Patient", ":material/person:", "patient"),
+    PageSpec(
+        "pages/time_to_response.py",
+        "Time to response",
+        "Time to response",
+        ":material/schedule:",
+        "time_to_response",
+    ),
+    PageSpec("pages/safety.py", "Safety", "Safety", ":material/health_and_safety:", "safety"),
     PageSpec(
         "pages/explorer.py",
         "Cohort explorer",

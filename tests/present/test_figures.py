@@ -27,10 +27,9 @@ from analysis.present.figures_followup import (
 from analysis.present.visit_axis import visit_axis
 from analysis.stats.cohort import CohortFilter, apply_filter
 from analysis.stats.compare import compare_visits
-from analysis.stats.trajectory import change_summary_by
 from analysis.stats.responders import responder_analysis
 from analysis.stats.subgroups import forest_table
-from analysis.stats.trajectory import change_summary, trajectories, visit_summary
+from analysis.stats.trajectory import change_summary, change_summary_by, trajectories, visit_summary
 from bench.bench import synthetic_cohort
 
 DEMO_VISITS = ["baseline", "m1", "m3", "m6", "m12"]

@@ -569,3 +569,18 @@ def test_visit_label_typo_is_flagged_merged_and_editable():
     at.session_state[f"visits::{fingerprint}"] = kept_apart
     at.switch_page("pages/overview.py").run()
     assert _metrics(at)["Visits"] == "4"
+
+
+def test_missing_data_page_on_the_demo():
+    at = _app().run()
+    at.switch_page("pages/missing_data.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Missing follow-up"
+    patterns = _frame(at, "pattern")
+    assert set(patterns["arm"]) >= {"MSC", "standard care"}
+    msc = patterns.loc[patterns["arm"] == "MSC"]
+    assert int(msc["n"].sum()) == 108  # every MSC patient in exactly one pattern
+    estimates = _frame(at, "values imputed")
+    assert estimates.iloc[0]["analysis"].startswith("MMRM")
+    assert "multiple imputation, missing at random (primary)" in set(estimates["analysis"])
+    assert "statistically significant" in _texts(at.info)
