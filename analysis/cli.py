@@ -694,6 +694,7 @@ def _cmd_report(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 done, 1 usage error, 2 unusable data)."""
     args = _parser().parse_args(argv)
     handler = {
         "validate": _cmd_validate,

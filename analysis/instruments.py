@@ -48,6 +48,8 @@ class Anchor:
 
 @dataclass(frozen=True)
 class Instrument:
+    """One outcome instrument: range, direction, scale, MCID and its sources."""
+
     code: str
     label: str
     unit: str

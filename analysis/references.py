@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Reference:
+    """A cited work: a key, the citation and its DOI when it has one."""
+
     key: str
     citation: str
     doi: str | None = None

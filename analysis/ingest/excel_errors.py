@@ -36,6 +36,8 @@ _CELL_END = re.compile(rb"</(?:[\w.-]+:)?c\s*>")
 
 @dataclass
 class SheetScan:
+    """What one streaming pass over a sheet found: error cells and the used range."""
+
     errors: list[tuple[int, int, str]] = field(default_factory=list)
     extent: SheetExtent = field(default_factory=SheetExtent)
     found: bool = False  # False when the sheet could not be located in the archive

@@ -86,6 +86,7 @@ def table_budget(file_size: int) -> int:
 
 
 def check_table_bytes(estimate: int, file_size: int, source_name: str, what: str) -> None:
+    """Refuse a Parquet file whose metadata promise more rows or memory than allowed."""
     budget = table_budget(file_size)
     if estimate > budget:
         raise LimitExceeded(
@@ -148,6 +149,7 @@ def parquet_memory_estimate(metadata) -> int:
 
 
 def check_sas(rows: int, columns: int, row_length: int, file_size: int, source_name: str):
+    """Refuse a SAS file whose header promises more rows or memory than allowed."""
     check_rows_and_columns(rows, columns, source_name)
     # pandas reads every cell into a float64 or a Python object: 8 bytes at least, and the
     # decompressed row itself (SAS7BDAT files may be RLE/RDC-compressed).
@@ -297,6 +299,7 @@ def _zip_chunks(data: bytes, info, grown: Callable[[int, int], None] | None = No
 
 
 def check_sheet_extent(extent: SheetExtent, source_name: str, sheet: str) -> None:
+    """Refuse a sheet whose used range would make the reader allocate too many cells."""
     if extent.columns > MAX_COLUMNS:
         raise LimitExceeded(
             f"{source_name}: sheet {sheet!r} reaches column {extent.columns:,}; this dashboard "

@@ -50,6 +50,8 @@ import pyarrow.compute as pc
 
 @dataclass(frozen=True)
 class Flag:
+    """A column refused by the guard: its name, the rule with an example, whether it holds dates."""
+
     column: str
     reason: str
     is_date: bool = False

@@ -42,6 +42,8 @@ class LoadError(Exception):
 
 @dataclass
 class RawTable:
+    """A file's cells as read, with the spreadsheet row of every line and how it was read."""
+
     frame: pd.DataFrame  # text cells ("" when empty); native dtypes kept for Parquet numbers
     source_name: str
     file_format: str

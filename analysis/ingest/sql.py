@@ -225,6 +225,7 @@ def sqlite_path_in_folder(name: str, folder: Path | None = None) -> Path:
 
 
 def sqlite_files_in_folder(folder: Path | None = None) -> list[str]:
+    """The SQLite files in the configured data folder (OUTCOMES_SQLITE_DIR), by name."""
     folder = folder if folder is not None else sqlite_data_folder()
     if folder is None:
         return []
@@ -234,6 +235,7 @@ def sqlite_files_in_folder(folder: Path | None = None) -> list[str]:
 
 
 def sqlite_engine_in_folder(name: str, folder: Path | None = None) -> sa.Engine:
+    """A read-only engine for one SQLite file of the configured folder, chosen by name."""
     return engine_for(f"sqlite:///{sqlite_path_in_folder(name, folder)}")
 
 
@@ -280,6 +282,7 @@ def _read_only_sqlite(connection: sqlite3.Connection) -> None:
 
 
 def list_tables(engine: sa.Engine) -> list[str]:
+    """The tables a database connection can see."""
     return sorted(sa.inspect(engine).get_table_names())
 
 

@@ -72,6 +72,7 @@ def forest_plot(
 def association_scatter(
     association: Association, outcome: str, visit: str, *, direction: Direction | None = None
 ) -> go.Figure:
+    """Change against a numeric attribute, with the least-squares line and rho in the title."""
     points = association.points
     rho = "undefined" if association.rho is None else f"{association.rho:.2f}"
     intercept, slope = association.intercept, association.slope

@@ -404,6 +404,7 @@ def _with_gaps(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def attrition_bars(attrition: pd.DataFrame) -> go.Figure:
+    """Patients seen at each visit as bars, with the share of those seen at baseline."""
     fig = go.Figure(
         go.Bar(
             x=attrition["visit"],
@@ -488,6 +489,7 @@ def waterfall(analysis: ResponderAnalysis, scale: str = "percent") -> go.Figure:
 
 
 def regression_to_mean(analysis: ResponderAnalysis) -> go.Figure:
+    """Change against baseline value: the signature of regression to the mean."""
     data = analysis.patients.loc[analysis.patients["chg"].notna()]
     r = "undefined" if analysis.rtm_r is None else f"{analysis.rtm_r:.2f}"
     intercept, slope = analysis.rtm_intercept, analysis.rtm_slope

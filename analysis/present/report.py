@@ -56,6 +56,8 @@ from analysis.stats.responders import ResponderAnalysis, responder_analysis
 
 @dataclass
 class ReportInput:
+    """What a report is about: data, outcome, visit, source fingerprint, cohort, arm design."""
+
     dataset: Dataset
     outcome: str
     visit: str
@@ -65,6 +67,7 @@ class ReportInput:
 
 
 def fingerprint(data: bytes | None) -> str:
+    """SHA-256 of a file's bytes as hex ('not available' without bytes)."""
     return hashlib.sha256(data).hexdigest() if data is not None else "not available"
 
 

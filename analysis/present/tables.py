@@ -302,6 +302,7 @@ def _undefined_per_threshold(analysis) -> list[int]:
 
 
 def suppressed_text(min_group: int) -> str:
+    """The note shown where a group is hidden for being smaller than ``min_group``."""
     return f"suppressed (n < {min_group})"
 
 
@@ -364,6 +365,7 @@ def subgroup_tests_text(comparison) -> list[str]:
 
 
 def ancova_table(ancova: pd.DataFrame) -> pd.DataFrame:
+    """ANCOVA-adjusted differences from the reference group, as read on a page."""
     if ancova.empty:
         return pd.DataFrame()
     return pd.DataFrame(
@@ -384,6 +386,7 @@ def ancova_table(ancova: pd.DataFrame) -> pd.DataFrame:
 def forest_display(
     table: pd.DataFrame, show_small: bool = False, min_group: int = 5
 ) -> pd.DataFrame:
+    """The forest table (every subgroup's mean change and adjusted p-values) for a page."""
     rows = []
     for r in table.itertuples():
         hide = r.small and not show_small

@@ -32,6 +32,7 @@ def attribute_kinds(dataset: Dataset) -> dict[str, str]:
 
 
 def levels(dataset: Dataset, attribute: str) -> list[str]:
+    """The levels of a categorical attribute, sorted, with 'missing' last when any is blank."""
     column = dataset.attributes[attribute]
     found = sorted(column.dropna().astype(str).unique())
     return [*found, MISSING] if column.isna().any() else found
@@ -39,6 +40,8 @@ def levels(dataset: Dataset, attribute: str) -> list[str]:
 
 @dataclass(frozen=True)
 class CohortFilter:
+    """The cohort filter: chosen levels per categorical attribute, ranges per numeric one."""
+
     categorical: dict[str, tuple[str, ...]] = field(default_factory=dict)
     numeric: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -97,6 +100,7 @@ def describe(cohort: CohortFilter, n_shown: int, n_total: int) -> str:
 
 
 def to_query_params(cohort: CohortFilter) -> dict[str, list[str] | str]:
+    """The filter as link parameters (f.attribute=level, r.attribute=low..high)."""
     params: dict[str, list[str] | str] = {f"f.{k}": list(v) for k, v in cohort.categorical.items()}
     params.update({f"r.{k}": f"{a:g}..{b:g}" for k, (a, b) in cohort.numeric.items()})
     return params

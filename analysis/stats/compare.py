@@ -14,6 +14,8 @@ from analysis.stats.paired import PairedResult, paired_statistics, scale_of_valu
 
 @dataclass
 class Comparison:
+    """One outcome between two visits: the pairs, who was left out and why, the statistics."""
+
     outcome: str
     instrument: Instrument
     before: str

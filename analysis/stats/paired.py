@@ -39,6 +39,8 @@ CONF_LEVEL = 0.95  # the level asked of every interval
 
 @dataclass
 class PairedResult:
+    """Every paired statistic of one comparison (numbers; undefined ones with their reason)."""
+
     n_pairs: int
     mean_before: float | None = None
     mean_after: float | None = None

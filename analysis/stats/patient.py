@@ -16,6 +16,8 @@ from analysis.stats.trajectory import visit_summary
 
 @dataclass
 class PatientProfile:
+    """One patient's values against the cohort, status per outcome, and attributes."""
+
     patient_id: str
     attributes: dict[str, object]
     values: pd.DataFrame  # outcome, visit, value, cohort_median, cohort_q1, cohort_q3, cohort_n
@@ -23,6 +25,7 @@ class PatientProfile:
 
 
 def patient_profile(dataset: Dataset, patient_id: str) -> PatientProfile:
+    """One patient's values at every visit beside the cohort's median and quartiles."""
     if patient_id not in set(dataset.patients):
         raise ValueError(f"Patient {patient_id!r} is not in the data.")
     own = dataset.long.loc[dataset.long["patient_id"] == patient_id]

@@ -40,6 +40,8 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float | None, 
 
 @dataclass
 class ResponderAnalysis:
+    """Responders at one visit: per-patient changes, rates with exact CIs, regression to mean."""
+
     outcome: str
     instrument: Instrument
     visit: str

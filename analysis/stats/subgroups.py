@@ -85,6 +85,8 @@ def _group_rows(table: pd.DataFrame, min_group: int) -> pd.DataFrame:
 
 @dataclass
 class SubgroupComparison:
+    """Change compared between the levels of an attribute: groups, tests, ANCOVA."""
+
     outcome: str
     visit: str
     by: str
@@ -235,6 +237,8 @@ def adjust_p_values(p_values: list[float]) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Association:
+    """Change against a numeric attribute: Spearman's rho, its p and method, the line."""
+
     attribute: str
     n: int
     rho: float | None

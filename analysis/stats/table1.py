@@ -33,6 +33,8 @@ NORMALITY_RULE = (
 
 @dataclass
 class TableOne:
+    """Table 1: the formatted rows, the groups, which were suppressed, and the grouping."""
+
     table: pd.DataFrame  # variable, level, missing, overall, <groups...>, SMD, p-value, test
     groups: list[str]
     suppressed: list[str]
@@ -57,6 +59,7 @@ def _is_normal(values: pd.Series) -> bool:
 
 
 def smd_numeric(a: pd.Series, b: pd.Series) -> float:
+    """Standardised mean difference of a numeric variable (Austin 2009, Stat Med 28:3083)."""
     a, b = a.dropna(), b.dropna()
     pooled = np.sqrt((a.var() + b.var()) / 2)
     return float((b.mean() - a.mean()) / pooled) if pooled > 0 else 0.0
@@ -97,6 +100,7 @@ def table_one(
     p_values: bool = False,
     min_group: int = SMALL_GROUP_DEFAULT,
 ) -> TableOne:
+    """Baseline characteristics overall and by group, as the tableone package lays them out."""
     data = _variables(dataset, by, outcomes)
     kinds = {k: v for k, v in attribute_kinds(dataset).items() if k != by}
     for column in data.columns:

@@ -114,6 +114,8 @@ def attrition(dataset: Dataset, outcome: str) -> pd.DataFrame:
 
 @dataclass
 class FriedmanResult:
+    """The Friedman test across visits on patients complete at every chosen visit."""
+
     visits: list[str]
     n_complete: int
     n_excluded: int
