@@ -64,14 +64,18 @@ else:
         "'discontinuation_reason'); with one, the reasons are shown per arm here."
     )
 
-st.subheader(f"How much does the answer at {visit} depend on the missing values?")
+st.subheader(f"How much does the answer at {md(visit)} depend on the missing values?")
 n_imputations = url.integer(
     st, "Imputations", "miss_imputations", "imputations", 100, 10, 1000,
     help="Each imputation redraws the model's parameters and every missing value.",
 )  # fmt: skip
-result = sensitivity_with_progress(
-    dataset, design, outcome, visit, methods[method], n_imputations, direction
-)
+try:
+    result = sensitivity_with_progress(
+        dataset, design, outcome, visit, methods[method], n_imputations, direction
+    )
+except ValueError as exc:  # e.g. the imputation model does not converge on these data
+    st.error(md(f"The sensitivity analyses cannot be run here: {exc}"))
+    st.stop()
 st.info("  \n".join(md(s) for s in tipping_sentences(result)), icon=":material/balance:")
 chart(tipping_figure(result.tipping, outcome, visit), f"{outcome}_{visit}_tipping_point")
 chart(sensitivity_forest(result), f"{outcome}_{visit}_sensitivity")

@@ -109,7 +109,7 @@ right.caption(md(ATTRITION_NOTE))
 with st.expander("The numbers at each visit"):
     table(visit_table(summary), f"{outcome}_by_visit")
 
-st.subheader("Change from baseline" + (f" by {group}" if group else ""))
+st.subheader("Change from baseline" + (f" by {md(group)}" if group else ""))
 change = change_summary(dataset, outcome)
 if group is not None:
     by_group = change_summary_by(dataset, outcome, group)

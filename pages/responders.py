@@ -58,7 +58,7 @@ if first.rates.empty:
 
 for arm, analysis in analyses.items():
     if arm:
-        st.subheader(f"{arm}" + (" (comparator)" if arm == design.comparator else ""))
+        st.subheader(md(arm) + (" (comparator)" if arm == design.comparator else ""))
     cards = st.columns(4)
     cards[0].metric("Patients with a baseline value", analysis.n_itt)
     cards[1].metric(f"Evaluable at {visit}", analysis.n_evaluable)

@@ -14,6 +14,7 @@ from analysis.stats.cohort import (
     levels,
     to_query_params,
 )
+from ui.safe import md
 
 
 def _widget_key(fingerprint: str, attribute: str) -> str:
@@ -71,7 +72,8 @@ def cohort_sidebar(
         for attribute, kind in kinds.items():
             key = _widget_key(fingerprint, attribute)
             if kind == "categorical":
-                chosen = st.multiselect(attribute, levels(dataset, attribute), key=key,
+                # labels render markdown: an attribute named like a link must stay text
+                chosen = st.multiselect(md(attribute), levels(dataset, attribute), key=key,
                                         placeholder="all")  # fmt: skip
                 if chosen:
                     categorical[attribute] = tuple(chosen)
@@ -81,7 +83,7 @@ def cohort_sidebar(
                     st.session_state[key] = (low, high)
                 # A (low, high) value in session state makes this a range slider.
                 value: tuple[float, float] = st.slider(  # type: ignore[assignment]
-                    attribute, low, high, step=step, key=key
+                    md(attribute), low, high, step=step, key=key
                 )
                 if tuple(value) != (low, high):
                     numeric[attribute] = (float(value[0]), float(value[1]))

@@ -584,3 +584,43 @@ def test_missing_data_page_on_the_demo():
     assert estimates.iloc[0]["analysis"].startswith("MMRM")
     assert "multiple imputation, missing at random (primary)" in set(estimates["analysis"])
     assert "statistically significant" in _texts(at.info)
+
+
+LINK = "[click](https://x.test)"
+
+
+def _everything_shown(at) -> list[str]:
+    """Every text a person sees as markdown: elements and widget labels."""
+    texts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "title", "subheader"):
+        texts += [element.value for element in getattr(at, kind)]
+    for kind in ("selectbox", "multiselect", "slider", "radio", "toggle", "number_input"):
+        texts += [widget.label for widget in getattr(at, kind)]
+        texts += [widget.label for widget in getattr(at.sidebar, kind)]
+    return texts
+
+
+def test_link_shaped_names_stay_text_on_every_page():
+    rows = ["patient_id,visit,outcome,value," + LINK]
+    for i in range(8):
+        group = "a" if i < 4 else "b"
+        rows += [f"P{i},baseline,pain_nrs,7,{group}", f"P{i},{LINK},pain_nrs,4,{group}"]
+    at = _upload(_app().run(), "links.csv", ("\n".join(rows) + "\n").encode())
+    assert not at.exception
+    for spec in PAGE_TABLE:
+        at.switch_page(spec.file).run()
+        assert not at.exception, spec.file
+        shown = _everything_shown(at)
+        assert not [text for text in shown if LINK in text], spec.file  # escaped, never a link
+
+
+def test_link_shaped_arm_names_stay_text():
+    rows = ["patient_id,visit,outcome,value,arm"]
+    for i in range(10):
+        arm = LINK if i < 5 else "placebo"
+        rows += [f"P{i},baseline,pain_nrs,7,{arm}", f"P{i},m6,pain_nrs,{4 + i % 3},{arm}"]
+    at = _upload(_app().run(), "arms.csv", ("\n".join(rows) + "\n").encode())
+    for page in ("pages/compare.py", "pages/responders.py", "pages/over_time.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert not [text for text in _everything_shown(at) if LINK in text], page
