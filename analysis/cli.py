@@ -29,9 +29,15 @@ from analysis.present.estimand import (
     responder_estimand,
     summary_estimand,
 )
-from analysis.present.export import neutralise_formulas
+from analysis.present.export import numeric_csv
 from analysis.present.format import format_p, number, p_phrase
 from analysis.present.missing_text import tipping_sentences
+from analysis.present.numeric_tables import (
+    between_arms_numeric,
+    paired_numeric,
+    per_arm_numeric,
+    summary_numeric,
+)
 from analysis.present.report import ReportInput, build_report, fingerprint
 from analysis.present.tables import (
     ancova_table,
@@ -115,7 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--after", required=True)
     compare.add_argument("--baseline", help="override the detected baseline visit")
     compare.add_argument("--direction", choices=["lower", "higher"], help="which way is better")
-    compare.add_argument("--json", action="store_true", help="strict JSON output")
+    compare_format = compare.add_mutually_exclusive_group()
+    compare_format.add_argument("--json", action="store_true", help="strict JSON output")
+    compare_format.add_argument(
+        "--csv", action="store_true", help="numbers, one value per column (each arm, then between)"
+    )
     _arm_options(compare)
 
     summary = sub.add_parser("summary", help="every outcome × follow-up visit against baseline")
@@ -302,6 +312,14 @@ def _cmd_compare(args) -> int:
             comparison = compare_visits(dataset, args.outcome, before, after, args.direction)
     except ValueError as exc:
         raise _Exit(EXIT_USAGE, str(exc)) from exc
+    if args.csv:
+        numeric = (
+            pd.concat([per_arm_numeric(by_arm), between_arms_numeric(by_arm)], ignore_index=True)
+            if design.has_arms
+            else paired_numeric(comparison)
+        )
+        sys.stdout.write(numeric_csv(numeric).decode("utf-8"))
+        return EXIT_OK
     if design.has_arms:
         if args.json:
             payload = {
@@ -381,7 +399,7 @@ def _cmd_summary(args) -> int:
             print(_strict_json(payload))
             return EXIT_OK
         if args.csv:
-            neutralise_formulas(table).to_csv(sys.stdout, index=False)
+            sys.stdout.write(numeric_csv(summary_numeric(table)).decode("utf-8"))
             return EXIT_OK
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             shown = between[["outcome", "visit", "arm", "comparator", "n_arm", "n_comparator",
@@ -395,7 +413,7 @@ def _cmd_summary(args) -> int:
     if args.json:
         print(_strict_json({"estimand": estimand.to_dict(), "rows": _records(table)}))
     elif args.csv:
-        neutralise_formulas(table).to_csv(sys.stdout, index=False)
+        sys.stdout.write(numeric_csv(summary_numeric(table)).decode("utf-8"))
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             shown = table[
@@ -655,7 +673,7 @@ def _cmd_table1(args) -> int:
         _require(_check(dataset, attribute=args.by))
     result = table_one(dataset, args.by, p_values=args.p_values, min_group=args.min_group)
     if args.csv:
-        neutralise_formulas(result.table).to_csv(sys.stdout, index=False)
+        sys.stdout.write(numeric_csv(result.table).decode("utf-8"))
         return EXIT_OK
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table1_display(result.table).to_string(index=False))

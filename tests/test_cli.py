@@ -1,10 +1,12 @@
 """The command line gives R's numbers on published data, as strict JSON or plain text."""
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis.cli import main
@@ -227,7 +229,7 @@ def test_summary_json_and_csv(capsys):
     for key in ("n_pairs", "mean_change", "change_ci_low", "p_value_wilcoxon", "hodges_lehmann"):
         assert pain_m6[key] == pytest.approx(single[key])
     code, out, _ = _run(capsys, "summary", str(DEMO_PATH), "--csv", "--all-patients")
-    assert out.splitlines()[0].startswith("outcome,label,visit,n_pairs,mean_before")
+    assert out.splitlines()[0].startswith("outcome,label,visit,n,mean_before")
     assert len(out.splitlines()) == 1 + len(rows)
 
 
@@ -386,3 +388,26 @@ def test_sensitivity_command_json(capsys):
         "--deltas=3:0:1",
     )  # fmt: skip
     assert code == 1 and "START <= STOP" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["summary", str(DEMO_PATH), "--csv"],
+        ["summary", str(DEMO_PATH), "--csv", "--all-patients"],
+        ["compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--csv"],
+        ["compare", str(DEMO_PATH), "--outcome", "pain_nrs", "--after", "m6", "--csv",
+         "--all-patients"],
+        ["table1", str(DEMO_PATH), "--by", "arm", "--p-values", "--csv"],
+    ],
+)  # fmt: skip
+def test_csv_exports_keep_numbers_numeric(capsys, command):
+    code, out, _ = _run(capsys, *command)
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out))
+    numeric = {"estimate", "ci_low", "ci_high", "p_value", "n", "SMD", "p-value"} & set(frame)
+    assert numeric, frame.columns.tolist()
+    for column in numeric:
+        assert pd.api.types.is_numeric_dtype(frame[column]), column
+    assert "−" not in out  # ASCII minus in exports
+    assert not any(str(v).startswith("'-") for v in frame.astype(str).to_numpy().ravel())
