@@ -88,14 +88,17 @@ def test_change_outcome_visit_and_filter(server, browser):
     wait_idle(page)
     outcome = page.locator("[data-testid='stSelectbox']").filter(has_text="Outcome").first
     _choose(page, outcome, "Toronto Clinical Scoring System (TCSS 0–19)")
-    page.get_by_text("Among the").filter(has_text="Toronto Clinical Scoring System").wait_for()
+    # one sentence per arm: wait for the first
+    page.get_by_text("Among the").filter(
+        has_text="Toronto Clinical Scoring System"
+    ).first.wait_for()
     page.keyboard.press("Escape")
     page.wait_for_url("**outcome=tcss**")
     wait_idle(page)
     second = page.locator("[data-testid='stSelectbox']").filter(has_text="Second visit").first
     _choose(page, second, "m3")
     page.wait_for_url("**after=m3**")
-    page.get_by_text("Among the").filter(has_text="at both baseline and m3").wait_for()
+    page.get_by_text("Among the").filter(has_text="at both baseline and m3").first.wait_for()
     wait_idle(page)
     arm = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(
         has=page.get_by_text("arm", exact=True)
@@ -109,10 +112,10 @@ def test_change_outcome_visit_and_filter(server, browser):
             arm.wait_for()
 
     _choose(page, arm.locator("input"), "MSC", reveal=open_filter)
-    page.get_by_text("Showing 108 of 150 patients: arm MSC.").wait_for(timeout=30_000)
+    page.get_by_text("Showing 108 of 150 patients: arm MSC.", exact=True).wait_for(timeout=30_000)
     assert "f.arm=MSC" in page.url
     page.reload()
-    page.get_by_text("Showing 108 of 150 patients: arm MSC.").wait_for(timeout=60_000)
+    page.get_by_text("Showing 108 of 150 patients: arm MSC.", exact=True).wait_for(timeout=60_000)
     page.context.close()
 
 
@@ -126,7 +129,8 @@ def test_upload_and_download(server, browser, tmp_path):
     page.goto(server)
     page.get_by_role("heading", name="Overview").wait_for(timeout=60_000)
     page.get_by_text("Upload a file").click()
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(upload))
+    data_uploader = page.locator("[data-testid='stFileUploader']").filter(has_text="Outcome file")
+    data_uploader.locator("input[type='file']").set_input_files(str(upload))
     page.locator("[data-testid='stMetric']").filter(has_text="Patients").filter(
         has_text="3"
     ).wait_for(timeout=60_000)
