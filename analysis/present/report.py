@@ -23,8 +23,8 @@ import plotly.offline
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.present.estimand import change_estimand
-from analysis.present.figures import change_histogram
 from analysis.present.figures_followup import lsmeans_over_time, waterfall
+from analysis.present.figures_missing import missingness_map_figure
 from analysis.present.format import format_p, number
 from analysis.present.tables import (
     mmrm_contrast_table,
@@ -51,6 +51,7 @@ from analysis.stats.arms import (
 )
 from analysis.stats.compare import Comparison, compare_visits
 from analysis.stats.longitudinal import MMRMSpec, OutcomeModel, fit_outcome_model
+from analysis.stats.missingness import missingness_summary
 from analysis.stats.responders import ResponderAnalysis, responder_analysis
 
 
@@ -86,7 +87,7 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, escape=True, na_rep="", border=0, classes="data")
 
 
-def _figure(fig: go.Figure, height: int = 330) -> str:
+def _figure(fig: go.Figure, height: int = 280) -> str:
     """A figure sized for an A4 page (it must never be cut at a page edge)."""
     fig = go.Figure(fig).update_layout(height=height, width=None, autosize=True)
     return (
@@ -361,15 +362,13 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
         figures += _p(mmrm_sentence(model, label)) + _figure(
             lsmeans_over_time(model, axis=visit_axis(ds.visits, ds.long)), height=360
         )
-    shown_arm, shown = next(iter(comparisons.items()))
-    histogram = change_histogram(shown)
-    if shown_arm:
-        histogram.update_layout(title=f"{histogram.layout.title.text} · {shown_arm}")
-    figures += _figure(histogram)
+    shown_arm = next(iter(comparisons))
     if shown_arm in responders and not responders[shown_arm].rates.empty:
         figures += _figure(waterfall(responders[shown_arm]))
     if shown_arm:
-        figures += _p(f"The change histogram and waterfall show the {shown_arm} arm.")
+        figures += _p(f"The waterfall shows the {shown_arm} arm.")
+    gaps = missingness_summary(ds, outcome, design)
+    figures += _figure(missingness_map_figure(gaps.map), height=440)
     figures += "</section>"
 
     tables = "<section class='tables'><h2>Tables</h2>"
