@@ -360,7 +360,7 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
     figures = "<section class='figures'><h2>Figures</h2>"
     if model is not None and model.result.converged:
         figures += _p(mmrm_sentence(model, label)) + _figure(
-            lsmeans_over_time(model, axis=visit_axis(ds.visits, ds.long)), height=360
+            lsmeans_over_time(model, axis=visit_axis(ds.visits, ds.long)), height=320
         )
     shown_arm = next(iter(comparisons))
     if shown_arm in responders and not responders[shown_arm].rates.empty:
@@ -368,7 +368,7 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
     if shown_arm:
         figures += _p(f"The waterfall shows the {shown_arm} arm.")
     gaps = missingness_summary(ds, outcome, design)
-    figures += _figure(missingness_map_figure(gaps.map), height=440)
+    figures += _figure(missingness_map_figure(gaps.map), height=380)
     figures += "</section>"
 
     tables = "<section class='tables'><h2>Tables</h2>"
