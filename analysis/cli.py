@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from analysis.ingest.pipeline import LoadResult, load_path, load_sql
 from analysis.ingest.visits import match_visit
 from analysis.instruments import lookup
 from analysis.present.estimand import (
+    Estimand,
     change_estimand,
     mmrm_estimand,
     responder_estimand,
@@ -322,15 +323,7 @@ def _cmd_compare(args) -> int:
         return EXIT_OK
     if design.has_arms:
         if args.json:
-            payload = {
-                "design": design_record(design),
-                "estimand": estimand.to_dict(),
-                "arms": [
-                    {"arm": level, **result.to_dict()} for level, result in by_arm.per_arm.items()
-                ],
-                "between_arms": _records(by_arm.between),
-            }
-            print(_strict_json(payload))
+            print(_strict_json(_per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between)))
             return EXIT_OK
         for level, result in by_arm.per_arm.items():
             print(f"=== arm: {level} ===")
@@ -346,6 +339,18 @@ def _cmd_compare(args) -> int:
     print(_comparison_text(comparison, before, after))
     print("\n" + UNCONTROLLED_CAVEAT)
     return EXIT_OK
+
+
+def _per_arm_payload(
+    design: ArmDesign, estimand: Estimand, per_arm: Mapping, between: pd.DataFrame
+) -> dict:
+    """The --json of a per-arm result: design, estimand, one entry per arm, between arms."""
+    return {
+        "design": design_record(design),
+        "estimand": estimand.to_dict(),
+        "arms": [{"arm": level, **result.to_dict()} for level, result in per_arm.items()],
+        "between_arms": _records(between),
+    }
 
 
 def _comparison_text(comparison: Comparison, before: str, after: str) -> str:
@@ -598,15 +603,7 @@ def _cmd_responders(args) -> int:
         raise _Exit(EXIT_USAGE, str(exc)) from exc
     if design.has_arms:
         if args.json:
-            payload = {
-                "design": design_record(design),
-                "estimand": estimand.to_dict(),
-                "arms": [
-                    {"arm": level, **result.to_dict()} for level, result in by_arm.per_arm.items()
-                ],
-                "between_arms": _records(by_arm.between),
-            }
-            print(_strict_json(payload))
+            print(_strict_json(_per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between)))
             return EXIT_OK
         for level, result in by_arm.per_arm.items():
             print(f"=== arm: {level} ===")
