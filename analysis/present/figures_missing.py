@@ -19,7 +19,8 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 OBSERVED_COLOUR = "#0072B2"
 MISSING_COLOUR = "#E6E6E6"
 _LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=80, r=40, t=70, b=60))
-_LEGEND_ABOVE = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0)
+# Legends sit below the plot: above it they ran into the titles and the map's top axis.
+_LEGEND_ABOVE = dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0)
 # Patient ids are written on the map's axis only when there are this few rows.
 _MAX_ROW_LABELS = 60
 ANALYSIS_LABELS = {
@@ -104,13 +105,14 @@ def missingness_map_figure(m: MissingnessMap) -> go.Figure:
     fig.update_layout(
         **_LAYOUT,
         title=f"Which values are missing: {m.outcome}, {what}",
-        xaxis=dict(title="visit", side="top", type="category"),
+        xaxis=dict(title="", side="top", type="category"),
         yaxis=yaxis,
         legend=_LEGEND_ABOVE,
         height=int(min(900, max(380, 120 + 3 * min(len(z), 250)))),
     )
     if len(m.arms) > 1:
-        fig.update_layout(margin=dict(l=150, r=40, t=90, b=40))
+        fig.update_layout(margin=dict(l=150, r=40, t=100, b=70))
+        fig.update_yaxes(title=None)  # the arm labels say what the rows are; a title overlapped
     return fig
 
 
@@ -175,7 +177,6 @@ def reasons_figure(reasons: pd.DataFrame) -> go.Figure:
 def sensitivity_forest(result: SensitivityResult) -> go.Figure:
     """The estimate at the visit under each analysis (95% CI), primary first, line at 0."""
     table = result.estimates()
-    inst = lookup(result.outcome)
     unit = _unit(result.outcome)
     fig = go.Figure()
     for i, (arm, part) in enumerate(table.groupby("arm", sort=False, observed=True)):
@@ -210,8 +211,8 @@ def sensitivity_forest(result: SensitivityResult) -> go.Figure:
     better = {"lower": " (negative favours the treated arm)", "higher": " (positive favours it)"}
     fig.update_layout(
         **_LAYOUT,
-        title=f"{inst.short_label if inst.known else result.outcome} at {result.visit}: {what}, "
-        "under each assumption about the missing values",
+        title=f"{what[:1].upper()}{what[1:]} at {result.visit}, under each assumption about "
+        "<br>the missing values",
         xaxis=dict(title=f"{what} ({unit}){better.get(result.direction or '', '')}"),
         yaxis=dict(autorange="reversed"),
         showlegend=len(table["arm"].unique()) > 1,
@@ -266,8 +267,9 @@ def tipping_figure(tipping: TippingAnalysis, outcome: str, visit: str) -> go.Fig
     )  # fmt: skip
     fig.update_layout(
         **_LAYOUT,
-        title=f"How much worse must patients with missing values have done to change the "
-        f"conclusion? ({outcome} at {visit}, {tipping.method.upper()} imputation)",
+        title=f"Tipping point: {outcome} at {visit}, {tipping.method.upper()} imputation"
+        "<br><sup>how much worse must patients with missing values have done to change the "
+        "conclusion?</sup>",
         xaxis=dict(
             title=f"assumed worse than the imputation predicts ({unit})", rangemode="tozero"
         ),
