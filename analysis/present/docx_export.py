@@ -15,7 +15,6 @@ import re
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -28,18 +27,18 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from analysis.instruments import lookup
-from analysis.present.estimand import Estimand, change_estimand
 from analysis.present.figures import change_histogram
 from analysis.present.figures_followup import lsmeans_over_time, waterfall
 from analysis.present.format import format_p, number
 from analysis.present.provenance import build_provenance, provenance_rows, with_time
 from analysis.present.report import (
     ReportInput,
+    ReportParts,
     _effect_rows,
     _headline_rows,
     _missing_statement,
     methods_paragraph,
+    report_parts,
 )
 from analysis.present.tables import mmrm_contrast_table, mmrm_lsmeans_table, responder_table
 from analysis.present.visit_axis import visit_axis
@@ -51,18 +50,9 @@ from analysis.present.wording import (
 )
 from analysis.references import REFERENCES
 from analysis.stats.arms import (
-    ArmComparison,
-    ArmDesign,
-    compare_by_arm,
     largest_baseline_smd,
-    patients_with_baseline,
-    resolve_arms,
-    responders_by_arm,
 )
 from analysis.stats.cohort import CohortFilter
-from analysis.stats.compare import Comparison, compare_visits
-from analysis.stats.longitudinal import MMRMSpec, OutcomeModel, fit_outcome_model
-from analysis.stats.responders import ResponderAnalysis, responder_analysis
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NO_RENDERER = "Figures are in the HTML report; no static image renderer here."
@@ -245,87 +235,6 @@ def static_image_renderer() -> bool:
 
 
 # -- the report ---------------------------------------------------------------------------------
-
-
-@dataclass
-class ReportParts:
-    """What the report shows, computed as analysis.present.report.build_report computes it."""
-
-    title: str
-    label: str
-    design: ArmDesign
-    comparisons: dict[str, Comparison]
-    by_arm: ArmComparison | None
-    responders: dict[str, ResponderAnalysis]
-    rates: pd.DataFrame
-    model: OutcomeModel | None
-    estimand: Estimand
-    question: str
-    used: dict[str, bool]
-
-
-def report_parts(data: ReportInput) -> ReportParts:
-    """The report's results (the same calls, in the same order, as build_report)."""
-    ds, outcome, visit = data.dataset, data.outcome, data.visit
-    inst = lookup(outcome)
-    label = inst.label if inst.known else outcome
-    design = data.design if data.design is not None else resolve_arms(ds)
-    by_arm = None
-    if design.has_arms:
-        by_arm = compare_by_arm(ds, design, outcome, ds.baseline, visit)
-        comparisons = by_arm.per_arm
-    else:
-        comparisons = {"": compare_visits(ds, outcome, ds.baseline, visit)}
-    responders: dict[str, ResponderAnalysis] = {}
-    rates = pd.DataFrame()
-    if inst.direction:
-        if design.has_arms:
-            by_arm_rates = responders_by_arm(ds, design, outcome, visit)
-            responders, rates = dict(by_arm_rates.per_arm), by_arm_rates.between
-        else:
-            responders = {"": responder_analysis(ds, outcome, visit)}
-    try:
-        model: OutcomeModel | None = fit_outcome_model(ds, design, MMRMSpec(outcome))
-    except ValueError:
-        model = None
-    used = {
-        "mcid": inst.mcid_abs is not None and inst.direction is not None,
-        "responders": any(not r.rates.empty for r in responders.values()),
-        "placebo": inst.placebo is not None,
-        "arms": design.has_arms,
-    }
-    counts = patients_with_baseline(ds, design, outcome)
-    estimand = change_estimand(design, inst, ds.baseline, visit, data.cohort_sentence, counts)
-    if model is not None and model.result.converged:
-        estimand = replace(
-            estimand,
-            missing_data=(
-                "Two estimates, both shown. The model (MMRM) uses every visit each patient "
-                "attended and assumes missing values are missing at random; completers' "
-                f"figures leave out patients without a value at {visit}. Nothing is imputed."
-            ),
-            summary_measure="Least-squares mean change at the visit (MMRM) and completers' "
-            "mean change, each with its 95% interval"
-            + ("; between arms, their differences (each arm minus the comparator)."
-               if design.has_arms else "."),
-        )  # fmt: skip
-    arms_text = (
-        " and ".join([*design.treated, str(design.comparator)]) if design.has_arms else
-        "all patients"
-    )  # fmt: skip
-    return ReportParts(
-        title=f"{label}: {ds.baseline} to {visit}",
-        label=label,
-        design=design,
-        comparisons=comparisons,
-        by_arm=by_arm,
-        responders=responders,
-        rates=rates,
-        model=model,
-        estimand=estimand,
-        question=f"Question: how did {label} change from {ds.baseline} to {visit} in {arms_text}?",
-        used=used,
-    )
 
 
 def _report_figures(data: ReportInput, parts: ReportParts) -> list[tuple[go.Figure, str]]:

@@ -22,7 +22,7 @@ import plotly.offline
 
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
-from analysis.present.estimand import change_estimand
+from analysis.present.estimand import Estimand, change_estimand
 from analysis.present.figures_followup import lsmeans_over_time, waterfall
 from analysis.present.figures_missing import missingness_map_figure
 from analysis.present.format import format_p, number
@@ -284,12 +284,28 @@ def _missing_statement(
     )
 
 
-def build_report(data: ReportInput, today: dt.date | None = None) -> str:
-    """The whole report as one HTML string."""
+@dataclass
+class ReportParts:
+    """What the report shows, computed once for the HTML and the Word report."""
+
+    title: str
+    label: str
+    design: ArmDesign
+    comparisons: dict[str, Comparison]
+    by_arm: ArmComparison | None
+    responders: dict[str, ResponderAnalysis]
+    rates: pd.DataFrame
+    model: OutcomeModel | None
+    estimand: Estimand
+    question: str
+    used: dict[str, bool]
+
+
+def report_parts(data: ReportInput) -> ReportParts:
+    """The report's results: per-arm comparisons, responders, the MMRM and the estimand."""
     ds, outcome, visit = data.dataset, data.outcome, data.visit
     inst = lookup(outcome)
     label = inst.label if inst.known else outcome
-    today = today or dt.date.today()
     design = data.design if data.design is not None else resolve_arms(ds)
     by_arm = None
     if design.has_arms:
@@ -334,9 +350,32 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
         " and ".join([*design.treated, str(design.comparator)]) if design.has_arms else
         "all patients"
     )  # fmt: skip
+    return ReportParts(
+        title=f"{label}: {ds.baseline} to {visit}",
+        label=label,
+        design=design,
+        comparisons=comparisons,
+        by_arm=by_arm,
+        responders=responders,
+        rates=rates,
+        model=model,
+        estimand=estimand,
+        question=f"Question: how did {label} change from {ds.baseline} to {visit} in {arms_text}?",
+        used=used,
+    )
+
+
+def build_report(data: ReportInput, today: dt.date | None = None) -> str:
+    """The whole report as one HTML string."""
+    ds, outcome, visit = data.dataset, data.outcome, data.visit
+    today = today or dt.date.today()
+    parts = report_parts(data)
+    label, design, comparisons = parts.label, parts.design, parts.comparisons
+    by_arm, responders, rates, model = parts.by_arm, parts.responders, parts.rates, parts.model
+    estimand, used = parts.estimand, parts.used
     answer = (
         "<section class='answer'><h2>The answer</h2>"
-        + _p(f"Question: how did {label} change from {ds.baseline} to {visit} in {arms_text}?")
+        + _p(parts.question)
         + _p(data.cohort_sentence or f"All {ds.n_patients} patients.")
         + "<h3>What this answers (estimand)</h3>"
         + _table(pd.DataFrame(estimand.rows(), columns=["attribute", "definition"]))
