@@ -75,6 +75,10 @@ class Instrument:
     anchors_reference: str | None = None  # key in analysis.references
     # Why no clinically important difference is listed when one has been published.
     mcid_unlisted: str = ""
+    # The step values are recorded in (1 point, 0.5 V, 0.1 %): changes on this grid let a
+    # database compute the exact rank statistics from value counts (analysis.stats.pushdown).
+    # None where the scale has no such grid (means of items); the data are checked either way.
+    resolution: float | None = None
 
     @property
     def short_label(self) -> str:
@@ -458,8 +462,21 @@ _CONTINUOUS = frozenset(
     {"pain_vas", "bpi_interference", "nis_ll", "ntss6", "vpt", "sural_snap", "sural_scv",
      "peroneal_mcv", "norfolk_qol", "hba1c", "hba1c_mmol"}
 )  # fmt: skip
+# Recording resolution: whole points for sum scores and millimetres; half points for the MNSI
+# examination (items score 0, 0.5, 1); one decimal for devices and laboratory values. BPI
+# interference and NTSS-6 are means or weighted sums of items: no decimal grid.
+_RESOLUTION: dict[str, float] = {
+    "pain_nrs": 1, "pain_vas": 1, "sleep_interference": 1, "tcss": 1, "mtcns": 1,
+    "mnsi_exam": 0.5, "mnsi_questionnaire": 1, "nds": 1, "nss": 1, "nis_ll": 1,
+    "monofilament": 1, "vpt": 0.1, "sural_snap": 0.1, "sural_scv": 0.1, "peroneal_mcv": 0.1,
+    "norfolk_qol": 1, "pgic": 1, "hba1c": 0.1, "hba1c_mmol": 1,
+}  # fmt: skip
 REGISTRY: dict[str, Instrument] = {
-    inst.code: replace(inst, scale="continuous") if inst.code in _CONTINUOUS else inst
+    inst.code: replace(
+        inst,
+        scale="continuous" if inst.code in _CONTINUOUS else inst.scale,
+        resolution=_RESOLUTION.get(inst.code),
+    )
     for inst in _REGISTRY
 }
 
