@@ -57,7 +57,7 @@ _GRIDS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001)
 _MAX_SPAN = 20_000
 # A change within this distance of a grid point rounds (to 12 decimals) to the same double as
 # the grid point does, for changes below _MAX_VALUE in size (float error there < 1.2e-13).
-_GRID_TOLERANCE = 0.25 * 10.0**-CHANGE_DECIMALS
+GRID_TOLERANCE = 0.25 * 10.0**-CHANGE_DECIMALS
 _MAX_VALUE = 1000.0
 # Shifts d with 2d/step this close to a whole number are evaluated rank by rank.
 _MARGIN = 1e-6
@@ -79,13 +79,13 @@ def _grid(d: np.ndarray) -> tuple[float, np.ndarray] | None:
 
 
 def _on_grid(d: np.ndarray, step: float) -> np.ndarray | None:
-    """``d`` in whole steps (int64) when every value is within _GRID_TOLERANCE of one, else
+    """``d`` in whole steps (int64) when every value is within GRID_TOLERANCE of one, else
     None."""
     q = d / step
     rounded = np.rint(q)
     q -= rounded
     np.abs(q, out=q)
-    if q.max() * step >= _GRID_TOLERANCE:
+    if q.max() * step >= GRID_TOLERANCE:
         return None
     low, high = float(rounded.min()), float(rounded.max())
     if high - low >= _MAX_SPAN or max(-low, high) * step >= _MAX_VALUE:
@@ -227,7 +227,7 @@ def _normal_ci(ranks: _GridRanks, conf_level: float) -> tuple[float, float, floa
     return estimate, low, high, level
 
 
-def _grid_cell(hist: np.ndarray, low: int, step: float) -> dict:
+def grid_cell(hist: np.ndarray, low: int, step: float) -> dict:
     """Wilcoxon test and Hodges-Lehmann estimate/interval of one cell from its histogram of
     changes in grid steps (hist[i] = number of patients with q = low + i), as paired_statistics
     gives them."""
@@ -329,11 +329,11 @@ def cohort_summary(
         nonempty = np.flatnonzero(hist)
         cell_hist = hist[nonempty[0] : nonempty[-1] + 1]
         cell_low = low + int(nonempty[0])
-        row = _moments_row(c, n, mean_b, mean_a, mean_d, sd, half, p_t)
+        row = moments_row(n[c], mean_b[c], mean_a[c], mean_d[c], sd[c], half[c], p_t[c])
         row.update(outcome=outcome, label=instrument.label, visit=visit)
-        row.update(_grid_cell(cell_hist, cell_low, step))
-        _recommend_large(row, scales[outcome])
-        _direction_counts(row, cell_hist, cell_low, step, instrument.direction, instrument.mcid_abs)
+        row.update(grid_cell(cell_hist, cell_low, step))
+        recommend_large(row, scales[outcome])
+        direction_counts(row, cell_hist, cell_low, step, instrument.direction, instrument.mcid_abs)
         rows.append({k: row.get(k) for k in SUMMARY_COLUMNS})
     frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     # Counts stay integers where some rows have none (unknown direction): nullable integers,
@@ -345,20 +345,23 @@ def _finite(x) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def _moments_row(c, n, mean_b, mean_a, mean_d, sd, half, p_t) -> dict:
-    varies = bool(sd[c] > 1e-9 * max(1.0, abs(mean_d[c])))  # as paired_statistics
+def moments_row(
+    n: int, mean_b: float, mean_a: float, mean_d: float, sd: float, half: float, p_t: float
+) -> dict:
+    """The mean-based columns of one cell (t interval and p only where the change varies)."""
+    varies = bool(sd > 1e-9 * max(1.0, abs(mean_d)))  # as paired_statistics
     return {
-        "n_pairs": int(n[c]),
-        "mean_before": float(mean_b[c]),
-        "mean_after": float(mean_a[c]),
-        "mean_change": float(mean_d[c]),
-        "change_ci_low": _finite(mean_d[c] - half[c]) if varies else None,
-        "change_ci_high": _finite(mean_d[c] + half[c]) if varies else None,
-        "p_value_t": _finite(p_t[c]) if varies else None,
+        "n_pairs": int(n),
+        "mean_before": float(mean_b),
+        "mean_after": float(mean_a),
+        "mean_change": float(mean_d),
+        "change_ci_low": _finite(mean_d - half) if varies else None,
+        "change_ci_high": _finite(mean_d + half) if varies else None,
+        "p_value_t": _finite(p_t) if varies else None,
     }
 
 
-def _recommend_large(row: dict, scale: Scale) -> None:
+def recommend_large(row: dict, scale: Scale) -> None:
     """The primary test of a large cell, by the same rule as paired_statistics."""
     choice = primary_test(
         scale, row["p_value_t"] is not None, row.get("p_value_wilcoxon") is not None
@@ -372,7 +375,7 @@ def _recommend_large(row: dict, scale: Scale) -> None:
     row["recommended_test"], row["p_value_recommended"] = test, p
 
 
-def _direction_counts(row: dict, hist, low: int, step: float, direction, mcid) -> None:
+def direction_counts(row: dict, hist, low: int, step: float, direction, mcid) -> None:
     """Improved / worsened counts from the cell's histogram of changes."""
     row["direction"] = direction
     if direction is None:

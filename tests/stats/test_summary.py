@@ -13,7 +13,7 @@ from analysis.stats.paired import paired_statistics
 from analysis.stats.summary import (
     COUNT_COLUMNS,
     SUMMARY_COLUMNS,
-    _grid_cell,
+    grid_cell,
     _on_grid,
     cohort_summary,
 )
@@ -118,7 +118,7 @@ def test_histogram_cell_equals_paired_statistics(seed):
         steps = _on_grid(after - before, step)
         assert steps is not None
         low = int(steps.min())
-        fast = _grid_cell(np.bincount(steps - low), low, step)
+        fast = grid_cell(np.bincount(steps - low), low, step)
         reference = paired_statistics(before, after).to_dict()
         for key in ["wilcoxon_method", *RANKS]:
             assert fast[key] == reference[key], (n, key)
