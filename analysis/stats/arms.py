@@ -100,7 +100,18 @@ def resolve_arms(
         raise ValueError(f"There is no attribute {attribute!r} in the data.")
     if attribute is None:
         return ArmDesign(None, pooled=pooled)
-    levels = _arm_values(dataset, attribute)
+    if randomised is None:
+        randomised = _flagged_randomised(dataset)
+    return design_from_levels(
+        attribute, _arm_values(dataset, attribute), control, randomised, pooled
+    )
+
+
+def design_from_levels(
+    attribute: str, levels: list[str], control: str | None, randomised: bool, pooled: bool = False
+) -> ArmDesign:
+    """The arm design from the sorted levels of the arm attribute (resolve_arms without the
+    rows: a database source gives its levels by one query)."""
     if len(levels) < 2:
         return ArmDesign(None, pooled=pooled)
     recognised = [level for level in levels if _CONTROL.search(level)]
@@ -112,8 +123,6 @@ def resolve_arms(
             )
     else:
         comparator = recognised[0] if recognised else levels[0]
-    if randomised is None:
-        randomised = _flagged_randomised(dataset)
     return ArmDesign(
         attribute=attribute,
         comparator=comparator,
@@ -330,6 +339,12 @@ def summary_by_arm(
         frame.insert(0, "arm", level)
         frames.append(frame)
     summary = pd.concat(frames, ignore_index=True)
+    return summary, between_arms_from_summary(summary, design)
+
+
+def between_arms_from_summary(summary: pd.DataFrame, design: ArmDesign) -> pd.DataFrame:
+    """For every outcome x visit, each treated arm's mean change minus the comparator's (Welch,
+    from each arm's mean, SE and n in the per-arm summary)."""
     rows = []
     keyed = summary.set_index(["arm", "outcome", "visit"])
     for level in design.treated:
@@ -349,7 +364,7 @@ def summary_by_arm(
                 )
             )
             rows.append(entry)
-    return summary, pd.DataFrame(rows)
+    return pd.DataFrame(rows)
 
 
 def _se(row: pd.Series) -> float:

@@ -1,0 +1,595 @@
+"""Outcome tables that stay in their database: DuckDB, Parquet, SQLite, PostgreSQL, Spark (Ibis).
+
+A registry's table is described, validated and summarised by queries that run in its engine;
+only counts, sums and value-count histograms come back (analysis.stats.pushdown). The table
+must be in the canonical long layout, one row per patient × visit × outcome:
+
+    patient_id, visit, outcome, value[, day][, patient attributes such as arm ...]
+
+Attributes are columns whose value is the same on every row of a patient. Every source goes
+through the same checks as a file, run in the engine and said in the report: column names
+(PHI guard), value patterns (PHI guard on a bounded sample of rows, plus counts of e-mail
+addresses and calendar dates in every text column over all rows), values that are not numbers,
+missing values, values outside an instrument's range, repeated patient × visit × outcome rows
+(identical: one kept; conflicting: none used, as for files) and attributes that vary within a
+patient. Visit labels are normalised and ordered exactly as the file loader does.
+
+Connections are read-only: DuckDB files are opened read-only, Parquet is read through an
+in-memory DuckDB, SQLite files are opened read-only and PostgreSQL sessions are made READ ONLY
+with a statement timeout, refusing superusers as analysis.ingest.sql does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.ingest import phi
+from analysis.ingest.findings import ValidationReport
+from analysis.ingest.sql import QueryRefused, display_url, resolve_url
+from analysis.ingest.visits import (
+    detect_baseline,
+    normalise_label,
+    order_visits,
+    propose_visit_mapping,
+)
+from analysis.instruments import lookup
+
+# Canonical columns (lower case) and what each holds.
+REQUIRED = ("patient_id", "visit", "outcome", "value")
+OPTIONAL = ("day",)
+PHI_SAMPLE_ROWS = 10_000  # rows read for the PHI guard's value patterns
+MAX_LEVELS = 50  # distinct values an attribute may have to be offered as a subgroup or arm
+STATEMENT_TIMEOUT_S = 600
+# Whole-table counts of identifier-shaped text (RE2, PostgreSQL and Java syntax alike).
+_EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+_DATE_PATTERN = r"(19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]|[0-3]?[0-9][/.][01]?[0-9][/.](19|20)[0-9]{2}"
+# Steps a value may be recorded in, coarsest first (as analysis.stats.summary's grids).
+GRID_STEPS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001)
+_GRID_TOLERANCE = 0.25e-12
+
+
+class EngineError(ValueError):
+    """A database source that cannot be used, with the reason in words."""
+
+
+@dataclass
+class EngineSource:
+    """An open, read-only connection and the table holding the outcomes."""
+
+    backend: Any  # an ibis backend
+    table_name: str
+    kind: str  # duckdb, parquet, sqlite, postgres, pyspark
+    display: str  # what to call it in messages and provenance (no password)
+
+    def table(self) -> Any:
+        """The outcomes as an Ibis table expression (nothing is read)."""
+        if self.kind == "parquet":
+            return self.backend.table(self.table_name)
+        return self.backend.table(self.table_name)
+
+
+def is_engine_url(url: str) -> bool:
+    """True for the sources computed in their engine (duckdb:, parquet:, spark+parquet:)."""
+    return url.startswith(("duckdb:", "parquet:", "spark+parquet:"))
+
+
+def open_source(url: str, table: str | None = None) -> EngineSource:
+    """A read-only connection for ``url``: duckdb:///file.duckdb, parquet:file_or_folder,
+    sqlite:///file.db, postgresql://..., spark+parquet:file_or_folder, or env:NAME."""
+    import ibis
+
+    url = resolve_url(url) if url.startswith("env:") else url
+    if url.startswith("duckdb:"):
+        path = _path_of(url, "duckdb:")
+        if not path.is_file():
+            raise EngineError(f"There is no DuckDB file {path}.")
+        backend = ibis.duckdb.connect(str(path), read_only=True)
+        return EngineSource(backend, _table_in(backend, table, url), "duckdb", f"duckdb:{path}")
+    if url.startswith(("parquet:", "spark+parquet:")):
+        spark = url.startswith("spark+")
+        path = _path_of(url, "spark+parquet:" if spark else "parquet:")
+        files = _parquet_files(path)
+        if spark:
+            return _spark_source(path)
+        backend = ibis.duckdb.connect()
+        backend.read_parquet(files, table_name="outcomes")
+        return EngineSource(backend, "outcomes", "parquet", f"parquet:{path}")
+    if url.startswith("sqlite:"):
+        path = _path_of(url, "sqlite:")
+        if not path.is_file():
+            raise EngineError(f"There is no SQLite file {path}.")
+        backend = ibis.sqlite.connect(f"file:{path}?mode=ro")
+        return EngineSource(backend, _table_in(backend, table, url), "sqlite", f"sqlite:{path}")
+    if url.startswith(("postgresql", "postgres:")):
+        plain = "postgresql://" + url.split("://", 1)[1]
+        backend = ibis.connect(plain)
+        _postgres_read_only(backend)
+        return EngineSource(backend, _table_in(backend, table, url), "postgres", display_url(url))
+    raise EngineError(
+        "Unknown database URL: use duckdb:///file.duckdb, parquet:path, sqlite:///file.db or "
+        "postgresql://user@host/db (or env:NAME for a URL kept in an environment variable)."
+    )
+
+
+def _path_of(url: str, prefix: str) -> Path:
+    rest = url.removeprefix(prefix)
+    return Path(
+        rest[2:] if rest.startswith("///") else rest.lstrip("/") if rest.startswith("//") else rest
+    )
+
+
+def _parquet_files(path: Path) -> list[str]:
+    if path.is_file():
+        return [str(path)]
+    if path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*.parquet"))
+        if files:
+            return files
+        raise EngineError(f"The folder {path} holds no .parquet files.")
+    raise EngineError(f"There is no Parquet file or folder {path}.")
+
+
+def _table_in(backend: Any, table: str | None, url: str) -> str:
+    tables = list(backend.list_tables())
+    if table is None:
+        if len(tables) == 1:
+            return str(tables[0])
+        raise EngineError(
+            f"Name the table with the outcomes (--table); {display_url(url)} holds: "
+            + (", ".join(tables) if tables else "no tables")
+            + "."
+        )
+    if table not in tables:
+        raise EngineError(
+            f"There is no table {table!r}; tables: " + (", ".join(tables) or "none") + "."
+        )
+    return table
+
+
+def _postgres_read_only(backend: Any) -> None:
+    """READ ONLY session with a statement timeout; superusers refused (as analysis.ingest.sql)."""
+    backend.raw_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").close()
+    backend.raw_sql(f"SET statement_timeout = {STATEMENT_TIMEOUT_S * 1000}").close()
+    cursor = backend.raw_sql("SELECT current_setting('is_superuser')")
+    superuser = cursor.fetchone()[0]
+    cursor.close()
+    if superuser == "on":
+        raise QueryRefused(
+            "The database account is a superuser, which can read or write files on the "
+            "server. Connect with a read-only account (see the README)."
+        )
+
+
+def _spark_source(path: Path) -> EngineSource:
+    """Spark in local mode reading the Parquet files (make test-spark installs pyspark)."""
+    try:
+        import ibis
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # an optional engine: say how to get it
+        raise EngineError(
+            "Spark is not installed here: `make test-spark` installs pyspark and Java."
+        ) from exc
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dpn-msc-outcomes")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    backend = ibis.pyspark.connect(session)
+    backend.read_parquet(str(path), table_name="outcomes")
+    return EngineSource(backend, "outcomes", "pyspark", f"spark+parquet:{path}")
+
+
+# ---- the cohort, described and validated in the engine -----------------------------------
+
+
+@dataclass
+class OutcomeProfile:
+    """What the engine knows about one outcome: counts, range and the grid its values lie on."""
+
+    code: str
+    n_values: int
+    low: float | None
+    high: float | None
+    step: float | None  # values (hence changes) lie on multiples of step; None: no grid
+    step_declared: bool  # the step is the registry's recording resolution
+
+
+@dataclass
+class EngineCohort:
+    """A cohort described by queries in its engine; rows stay there."""
+
+    source: EngineSource
+    columns: dict[str, str]  # canonical name -> column in the table
+    attributes: list[str]
+    visits: list[str]
+    visit_order_rule: str
+    baseline: str
+    visit_map: dict[str, str]  # label in the table -> visit
+    outcomes: list[str]
+    profiles: dict[str, OutcomeProfile]
+    n_patients: int
+    n_rows: int
+    report: ValidationReport
+    attribute_levels: dict[str, list[str]] = field(default_factory=dict)
+    varying_attributes: list[str] = field(default_factory=list)
+    has_duplicates: bool = False
+
+    @property
+    def follow_up_visits(self) -> list[str]:
+        """Every visit but the baseline, in time order."""
+        return [v for v in self.visits if v != self.baseline]
+
+    def clean(self) -> Any:
+        """The validated long table as an Ibis expression: canonical columns, visits mapped,
+        missing, non-numeric and out-of-range values left out, repeated rows resolved."""
+        return _clean(self)
+
+    def find_visit(self, given: str) -> str | None:
+        """The visit a name typed on the command line means (as Dataset.find_visit)."""
+        from analysis.ingest.visits import match_visit
+
+        return match_visit(given, self.visits)
+
+
+def describe(
+    source: EngineSource,
+    baseline: str | None = None,
+    visit_map: Mapping[str, str] | None = None,
+) -> EngineCohort:
+    """Check the table's layout, guard against identifiers and validate it, all in the engine;
+    EngineError when it cannot be analysed."""
+    import ibis
+
+    table = source.table()
+    columns = _canonical_columns(list(table.columns))
+    report = ValidationReport()
+    _guard_identifiers(source, table, columns, report)
+    t = table.select(
+        patient_id=table[columns["patient_id"]].cast("string").strip(),
+        visit=table[columns["visit"]].cast("string"),
+        outcome=table[columns["outcome"]].cast("string").strip(),
+        raw=table[columns["value"]],
+        **({"day": table[columns["day"]].cast("float64")} if "day" in columns else {}),
+    )
+    value = t.raw.cast("float64") if t.raw.type().is_numeric() else t.raw.try_cast("float64")
+    counts = (
+        t.aggregate(
+            n_rows=t.count(),
+            n_patients=t.patient_id.nunique(),
+            n_missing=t.raw.isnull().ifelse(1, 0).sum(),
+            n_not_number=(t.raw.notnull() & value.isnull()).ifelse(1, 0).sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    n_rows = int(counts["n_rows"])
+    if n_rows == 0:
+        raise EngineError(f"The table {source.table_name!r} has no rows.")
+    visits_found = (
+        t.group_by("visit")
+        .aggregate(n=t.count(), first_day=(t.day.min() if "day" in columns else ibis.null()))
+        .to_pandas()
+    )
+    raw_counts = {
+        str(v): int(n) for v, n in zip(visits_found["visit"], visits_found["n"], strict=True)
+    }
+    mapping = _visit_mapping(raw_counts)
+    if visit_map:
+        mapping = {raw: visit_map.get(raw, visit_map.get(v, v)) for raw, v in mapping.items()}
+    median_day = _median_days(t, mapping) if "day" in columns else None
+    canonical = list(dict.fromkeys(mapping[raw] for raw in sorted(raw_counts)))
+    visits, rule = order_visits(canonical, median_day)
+    chosen = detect_baseline(visits, median_day) if baseline is None else baseline
+    if chosen not in visits:
+        raise EngineError(f"Visit {baseline!r} is not in the data; visits: {', '.join(visits)}.")
+    cohort = EngineCohort(
+        source=source,
+        columns=columns,
+        attributes=[c for c in table.columns if c not in columns.values()],
+        visits=visits,
+        visit_order_rule=rule,
+        baseline=chosen,
+        visit_map={k: v for k, v in mapping.items() if k != v},
+        outcomes=[],
+        profiles={},
+        n_patients=int(counts["n_patients"]),
+        n_rows=n_rows,
+        report=report,
+    )
+    _profile_outcomes(cohort, t, value)
+    _check_duplicates(cohort)
+    _check_attributes(cohort, table)
+    report.accounting.update(
+        {"rows in the table": n_rows, "missing values": int(counts["n_missing"])}
+    )
+    if counts["n_not_number"]:
+        report.add(
+            "warning",
+            "not_a_number",
+            f"{int(counts['n_not_number'])} value(s) are not numbers and were left out.",
+        )
+    report.add(
+        "note",
+        "computed_in_engine",
+        f"Checked and summarised inside {source.kind} ({source.display}): only counts, sums "
+        "and value-count histograms left the database; the identifier guard read column "
+        f"names, the first {PHI_SAMPLE_ROWS:,} rows and pattern counts over every row.",
+    )
+    return cohort
+
+
+def _canonical_columns(names: list[str]) -> dict[str, str]:
+    by_key = {str(n).strip().lower(): str(n) for n in names}
+    missing = [c for c in REQUIRED if c not in by_key]
+    if missing:
+        raise EngineError(
+            "A database table is analysed in place only in the long layout: one row per "
+            "patient × visit × outcome with columns patient_id, visit, outcome and value "
+            f"(and optionally day). Missing: {', '.join(missing)}. Columns found: "
+            + ", ".join(map(str, names))
+            + ". A wide table can be loaded into memory instead (without push-down)."
+        )
+    return {c: by_key[c] for c in (*REQUIRED, *OPTIONAL) if c in by_key}
+
+
+def _guard_identifiers(
+    source: EngineSource, table: Any, columns: dict[str, str], report: ValidationReport
+) -> None:
+    """The PHI guard on column names and the first rows, plus whole-table pattern counts."""
+    sample = table.limit(PHI_SAMPLE_ROWS).to_pandas()
+    flags = phi.scan(sample, id_column=columns["patient_id"])
+    text_columns = [
+        c
+        for c in table.columns
+        if table[c].type().is_string() and c not in (columns["visit"], columns["outcome"])
+    ]
+    if text_columns:
+        hits = (
+            table.aggregate(
+                **{
+                    f"{kind}_{i}": table[c].re_search(pattern).fill_null(False).ifelse(1, 0).sum()
+                    for i, c in enumerate(text_columns)
+                    for kind, pattern in (("email", _EMAIL_PATTERN), ("date", _DATE_PATTERN))
+                }
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        flagged = {f.column for f in flags}
+        for i, c in enumerate(text_columns):
+            for kind, reason in (("email", "an e-mail address"), ("date", "a calendar date")):
+                if hits[f"{kind}_{i}"] and c not in flagged:
+                    flags.append(
+                        phi.Flag(c, f"{int(hits[f'{kind}_{i}'])} of its values hold {reason}")
+                    )
+                    flagged.add(c)
+    if flags:
+        detail = "; ".join(f"{f.column}: {f.reason}" for f in flags)
+        raise EngineError(
+            "The table holds what look like direct identifiers, which this tool does not "
+            f"accept: {detail}. Give it a view without those columns (for example with "
+            "dates as days since treatment)."
+        )
+
+
+def _visit_mapping(raw_counts: Mapping[str, int]) -> dict[str, str]:
+    """Each label as stored -> its visit, as the file loader maps them: labels differing only in
+    case or spaces are one visit (spelled as the one holding most rows; a table has no file
+    order), then labels naming the same time point are merged (propose_visit_mapping)."""
+    groups: dict[str, list[str]] = {}
+    for raw in sorted(raw_counts, key=lambda r: (-raw_counts[r], r)):
+        groups.setdefault(normalise_label(raw), []).append(raw)
+    spelling = {raw: " ".join(group[0].split()) for group in groups.values() for raw in group}
+    held: dict[str, int] = {}
+    for raw, count in raw_counts.items():
+        held[spelling[raw]] = held.get(spelling[raw], 0) + count
+    proposed = propose_visit_mapping(held)
+    return {raw: proposed[spelling[raw]] for raw in raw_counts}
+
+
+def _median_days(t: Any, mapping: Mapping[str, str]) -> dict[str, float] | None:
+    """Median day of each visit, exact: from each visit's count of each distinct day."""
+    with_day = t.filter(t.day.notnull())
+    days = with_day.group_by(["visit", "day"]).aggregate(n=with_day.count()).to_pandas()
+    if days.empty:
+        return None
+    days["visit"] = days["visit"].astype(str).map(mapping)
+    medians: dict[str, float] = {}
+    for visit, group in days.groupby("visit", sort=False):
+        ordered = group.groupby("day")["n"].sum().sort_index()
+        cumulative = ordered.cumsum().to_numpy()
+        total = int(cumulative[-1])
+        lower = ordered.index[int((cumulative >= (total + 1) // 2).argmax())]
+        upper = ordered.index[int((cumulative >= total // 2 + 1).argmax())]
+        medians[str(visit)] = float((lower + upper) / 2)
+    return medians
+
+
+def _profile_outcomes(cohort: EngineCohort, t: Any, value: Any) -> None:
+    """Per outcome: counts, out-of-range values and the coarsest grid every value lies on."""
+    import ibis
+
+    residual = {
+        f"off_{i}": ((value / step) - (value / step).round()).abs().max()
+        for i, step in enumerate(GRID_STEPS)
+    }
+    frame = (
+        t.mutate(v=value)
+        .filter(ibis._.v.notnull())
+        .group_by("outcome")
+        .aggregate(n=ibis._.count(), low=ibis._.v.min(), high=ibis._.v.max(), **residual)
+        .to_pandas()
+    )
+    frame = frame.sort_values("outcome", kind="stable")
+    for row in frame.itertuples(index=False):
+        code = str(row.outcome)
+        inst = lookup(code)
+        step, declared = None, False
+        for i, candidate in enumerate(GRID_STEPS):
+            off = getattr(row, f"off_{i}")
+            span = max(abs(row.low), abs(row.high)) / candidate
+            if off is not None and off * candidate < _GRID_TOLERANCE / 4 and span < 1e6:
+                step = candidate
+                break
+        # The registry's resolution when the data bear it out (finer data: their own grid).
+        if inst.resolution is not None and step is not None and _multiple(step, inst.resolution):
+            step, declared = inst.resolution, True
+        cohort.profiles[code] = OutcomeProfile(
+            code, int(row.n), float(row.low), float(row.high), step, declared
+        )
+    cohort.outcomes = [str(c) for c in frame["outcome"]]
+    _report_out_of_range(cohort, t, value)
+
+
+def _multiple(step: float, resolution: float) -> bool:
+    ratio = step / resolution
+    return abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1
+
+
+def _range_condition(t: Any, value: Any) -> Any:
+    """True where a value lies outside its instrument's registry range."""
+    import ibis
+
+    condition = ibis.literal(False)
+    for code in _known_codes(t):
+        inst = lookup(code)
+        if inst.low is None or inst.high is None:
+            continue
+        condition = condition | ((t.outcome == code) & ((value < inst.low) | (value > inst.high)))
+    return condition
+
+
+def _known_codes(t: Any) -> list[str]:
+    from analysis.instruments import REGISTRY
+
+    return list(REGISTRY)
+
+
+def _report_out_of_range(cohort: EngineCohort, t: Any, value: Any) -> None:
+    import ibis
+
+    bad = (
+        t.mutate(v=value)
+        .filter(_range_condition(t, value))
+        .group_by("outcome")
+        .aggregate(n=ibis._.count())
+        .to_pandas()
+    )
+    for row in bad.itertuples(index=False):
+        inst = lookup(str(row.outcome))
+        cohort.report.add(
+            "warning",
+            "out_of_range",
+            f"{int(row.n)} {inst.short_label} value(s) are outside the valid range "
+            f"{inst.range_text()} and were left out of the analysis.",
+        )
+        profile = cohort.profiles.get(str(row.outcome))
+        if profile is not None:
+            profile.n_values -= int(row.n)
+
+
+def _check_duplicates(cohort: EngineCohort) -> None:
+    """Repeated patient × visit × outcome rows: identical copies merged, conflicts left out."""
+    keyed = _valid_rows(cohort)
+    groups = keyed.group_by(["patient_id", "visit", "outcome"]).aggregate(
+        n=keyed.count(), n_values=keyed.v.nunique()
+    )
+    repeated = groups.filter(groups.n > 1)
+    found = (
+        repeated.aggregate(
+            identical=(repeated.n_values == 1).ifelse(repeated.n - 1, 0).sum(),
+            conflicting=(repeated.n_values > 1).ifelse(repeated.n, 0).sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    identical, conflicting = int(found["identical"] or 0), int(found["conflicting"] or 0)
+    cohort.has_duplicates = bool(identical or conflicting)
+    if identical:
+        cohort.report.add(
+            "warning",
+            "duplicate_identical",
+            f"{identical} row(s) repeat a patient × visit × outcome with the same value; one "
+            "copy was kept.",
+        )
+    if conflicting:
+        cohort.report.add(
+            "warning",
+            "duplicate_conflicting",
+            f"{conflicting} values belong to a patient × visit × outcome that appears more "
+            "than once with different values. Choosing one would be a guess, so none of them "
+            "was used.",
+        )
+
+
+def _check_attributes(cohort: EngineCohort, table: Any) -> None:
+    """Levels of each attribute with few values, and attributes that vary within a patient."""
+    id_column = cohort.columns["patient_id"]
+    for name in cohort.attributes:
+        column = table[name]
+        n_levels = int(column.nunique().to_pyarrow().as_py())
+        if n_levels > MAX_LEVELS:
+            continue
+        per_patient = table.group_by(id_column).aggregate(k=column.nunique())
+        varying = int((per_patient.k > 1).ifelse(1, 0).sum().to_pyarrow().as_py() or 0)
+        if varying:
+            cohort.varying_attributes.append(name)
+            cohort.report.add(
+                "warning",
+                "attribute_varies",
+                f"{name!r} differs between rows of {varying} patient(s); it is not used as "
+                "a patient attribute (arm or subgroup).",
+            )
+            continue
+        levels = column.cast("string").strip().name("level").as_table().distinct().to_pandas()
+        cohort.attribute_levels[name] = sorted(
+            str(v) for v in levels["level"] if v is not None and str(v) != ""
+        )
+
+
+def _valid_rows(cohort: EngineCohort) -> Any:
+    """Canonical rows with a number in range (before repeated rows are resolved)."""
+    import ibis
+
+    table = cohort.source.table()
+    cols = cohort.columns
+    raw = table[cols["value"]]
+    value = raw.cast("float64") if raw.type().is_numeric() else raw.try_cast("float64")
+    visit = table[cols["visit"]].cast("string")
+    if cohort.visit_map:
+        visit = visit.cases(*cohort.visit_map.items(), else_=visit)
+    t = table.select(
+        patient_id=table[cols["patient_id"]].cast("string").strip(),
+        visit=visit,
+        outcome=table[cols["outcome"]].cast("string").strip(),
+        v=value,
+        **{a: table[a].cast("string").strip() for a in cohort.attribute_levels},
+    )
+    return t.filter(t.v.notnull() & ~_range_condition(t, t.v) & ibis.literal(True))
+
+
+def _clean(cohort: EngineCohort) -> Any:
+    rows = _valid_rows(cohort)
+    if not cohort.has_duplicates:
+        return rows
+    keys = ["patient_id", "visit", "outcome", *cohort.attribute_levels]
+    merged = rows.group_by(keys).aggregate(v=rows.v.max(), n_values=rows.v.nunique())
+    return merged.filter(merged.n_values == 1).drop("n_values")
+
+
+def finite(x: float | None) -> float | None:
+    """x, or None when it is missing or not finite."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def preview(cohort: EngineCohort, n: int = 20) -> pd.DataFrame:
+    """The first ``n`` validated rows (for the Data page)."""
+    return cohort.clean().limit(n).to_pandas()

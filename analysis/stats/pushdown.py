@@ -1,0 +1,254 @@
+"""Statistics computed inside the database: only per-cell aggregates leave the engine.
+
+One query per view pairs every follow-up value with the patient's baseline value inside the
+engine and returns, per arm × outcome × visit × change bin, the count and the sums of baseline,
+follow-up and the change's residual from its bin (and its square). Bins are the outcome's grid
+(the registry's recording resolution, or the coarsest of the grids analysis.stats.summary uses
+that every value lies on, checked in the engine by analysis.ingest.engine). On a grid each bin
+holds one change value, so the cell's histogram of changes gives the Wilcoxon signed-rank test,
+Hodges-Lehmann estimate and interval exactly as analysis.stats.summary computes them in memory,
+and the moments (means, SD, t interval) follow from the sums without cancellation. Outcomes
+whose values lie on no grid get the moments and counts only; their rank statistics need the
+paired values of the one cell shown (Compare visits fetches those, never the whole table).
+Never an engine's approximate quantile: medians come from exact histograms.
+
+Cells with fewer patients than ``min_cell`` are dropped inside the engine, before anything
+leaves it; how many were suppressed is returned as a count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.ingest.engine import EngineCohort
+from analysis.instruments import Direction, lookup
+from analysis.stats import summary as in_memory
+from analysis.stats.arms import ArmDesign, between_arms_from_summary, design_from_levels
+from analysis.stats.subgroups import ARM_NAMES
+
+# A bin for values on no grid: a thousandth of the outcome's range, for stable sums only.
+_BINS_OFF_GRID = 1000
+NO_ARM = ""
+
+
+@dataclass
+class CellAggregates:
+    """Per arm × outcome × visit × change bin: what left the engine for one view."""
+
+    bins: pd.DataFrame  # arm, outcome, visit, q, n, sum_before, sum_after, sum_r, sum_rr, max_r
+    steps: dict[str, float]  # the bin width of each outcome
+    on_grid: dict[str, bool]  # whether the outcome's bins are its recording grid
+    n_suppressed: int  # cells with fewer than min_cell patients, dropped in the engine
+    min_cell: int
+
+
+def engine_arm_design(
+    cohort: EngineCohort,
+    attribute: str | None = None,
+    control: str | None = None,
+    randomised: bool | None = None,
+    pooled: bool = False,
+) -> ArmDesign:
+    """The arm design of a database cohort, from its attribute levels (as resolve_arms)."""
+    if attribute is None:
+        attribute = next(
+            (
+                a
+                for a in cohort.attribute_levels
+                if ARM_NAMES.match(a) and len(cohort.attribute_levels[a]) >= 2
+            ),
+            None,
+        )
+    elif attribute not in cohort.attribute_levels:
+        raise ValueError(f"There is no attribute {attribute!r} in the data.")
+    if attribute is None:
+        return ArmDesign(None, pooled=pooled)
+    levels = cohort.attribute_levels[attribute]
+    return design_from_levels(attribute, levels, control, bool(randomised), pooled)
+
+
+def _steps(cohort: EngineCohort, outcomes: list[str]) -> tuple[dict[str, float], dict[str, bool]]:
+    steps, on_grid = {}, {}
+    for code in outcomes:
+        profile = cohort.profiles[code]
+        if profile.step is not None:
+            steps[code], on_grid[code] = profile.step, True
+            continue
+        spread = max((profile.high or 0.0) - (profile.low or 0.0), 1e-9)
+        steps[code] = 10.0 ** math.floor(math.log10(2 * spread / _BINS_OFF_GRID))
+        on_grid[code] = False
+    return steps, on_grid
+
+
+def cell_aggregates(
+    cohort: EngineCohort,
+    design: ArmDesign,
+    outcomes: list[str] | None = None,
+    visits: list[str] | None = None,
+    min_cell: int = 0,
+) -> CellAggregates:
+    """One engine query: every (arm, outcome, follow-up visit) cell's binned changes."""
+    import ibis
+
+    outcomes = list(cohort.outcomes if outcomes is None else outcomes)
+    visits = list(cohort.follow_up_visits if visits is None else visits)
+    steps, on_grid = _steps(cohort, outcomes)
+    rows = cohort.clean()
+    rows = rows.filter(rows.outcome.isin(outcomes))
+    arm = design.attribute if design.has_arms else None
+    arm_value = rows[arm] if arm is not None else ibis.literal(NO_ARM)
+    rows = rows.mutate(arm=arm_value)
+    if arm is not None:
+        rows = rows.filter(rows.arm.isin(list(design.levels)))
+    base = rows.filter(rows.visit == cohort.baseline).select("patient_id", "outcome", before=rows.v)
+    follow = rows.filter(rows.visit.isin(visits))
+    pairs = follow.join(base, ["patient_id", "outcome"])
+    step = pairs.outcome.cases(*steps.items(), else_=1.0)
+    change = pairs.v - pairs.before
+    q = (change / step).round().cast("int64")
+    pairs = pairs.mutate(q=q, r=change - q.cast("float64") * step)
+    grouped = pairs.group_by(["arm", "outcome", "visit", "q"]).aggregate(
+        n=pairs.count(),
+        sum_before=pairs.before.sum(),
+        sum_after=pairs.v.sum(),
+        sum_r=pairs.r.sum(),
+        sum_rr=(pairs.r * pairs.r).sum(),
+        max_r=pairs.r.abs().max(),
+    )
+    cell_n = grouped.n.sum().over(group_by=["arm", "outcome", "visit"])
+    grouped = grouped.mutate(cell_n=cell_n)
+    kept = grouped.filter(grouped.cell_n >= min_cell) if min_cell > 1 else grouped
+    suppressed = 0
+    if min_cell > 1:
+        small = grouped.filter(grouped.cell_n < min_cell)
+        suppressed = int(
+            small.select("arm", "outcome", "visit").distinct().count().to_pyarrow().as_py()
+        )
+    bins = kept.drop("cell_n").to_pandas()
+    bins = bins.sort_values(["arm", "outcome", "visit", "q"], kind="stable", ignore_index=True)
+    return CellAggregates(bins, steps, on_grid, suppressed, min_cell)
+
+
+def summary_from_aggregates(
+    aggregates: CellAggregates,
+    outcomes: list[str],
+    visits: list[str],
+    directions: dict[str, Direction] | None = None,
+    arm: str = NO_ARM,
+) -> pd.DataFrame:
+    """analysis.stats.summary.cohort_summary's table for one arm, from the engine's bins."""
+    directions = directions or {}
+    bins = aggregates.bins
+    bins = bins.loc[bins["arm"].astype(str) == arm]
+    rows = []
+    by_cell = {key: group for key, group in bins.groupby(["outcome", "visit"], sort=False)}
+    for outcome in outcomes:
+        instrument = lookup(outcome, directions.get(outcome))
+        scale = instrument.scale
+        for visit in visits:
+            group = by_cell.get((outcome, visit))
+            if group is None or group.empty:
+                continue
+            step = aggregates.steps[outcome]
+            rows.append(
+                _cell_row(group, step, aggregates.on_grid[outcome], instrument, scale)
+                | {"outcome": outcome, "label": instrument.label, "visit": visit}
+            )
+    frame = pd.DataFrame(
+        [{k: row.get(k) for k in in_memory.SUMMARY_COLUMNS} for row in rows],
+        columns=in_memory.SUMMARY_COLUMNS,
+    )
+    return frame.astype({column: "Int64" for column in in_memory.COUNT_COLUMNS})
+
+
+def _cell_row(group: pd.DataFrame, step: float, on_grid: bool, instrument, scale) -> dict:
+    """One summary row from a cell's bins: moments from sums, ranks from the histogram."""
+    from scipy import stats
+
+    q = group["q"].to_numpy(dtype=np.int64)
+    counts = group["n"].to_numpy(dtype=np.int64)
+    n = int(counts.sum())
+    centres = q.astype(float) * step
+    sum_r = group["sum_r"].to_numpy(dtype=float)
+    mean_d = float((counts * centres).sum() + sum_r.sum()) / n
+    offset = centres - mean_d
+    ss = float(
+        (group["sum_rr"].to_numpy(dtype=float) + 2 * offset * sum_r + counts * offset**2).sum()
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = math.sqrt(ss / (n - 1)) if n > 1 else math.nan
+        se = sd / math.sqrt(n)
+        df = n - 1
+        t = mean_d / se if se > 0 else math.nan
+        p_t = float(2 * stats.t.sf(abs(t), df)) if n > 1 else math.nan
+        half = float(stats.t.ppf(0.975, df)) * se if n > 1 else math.nan
+    row = in_memory.moments_row(
+        n,
+        float(group["sum_before"].sum()) / n,
+        float(group["sum_after"].sum()) / n,
+        mean_d,
+        sd,
+        half,
+        p_t,
+    )
+    exact = on_grid and float(group["max_r"].max()) < in_memory.GRID_TOLERANCE
+    if exact:
+        low = int(q[0])
+        hist = np.zeros(int(q[-1]) - low + 1, dtype=np.int64)
+        hist[q - low] = counts
+        row.update(in_memory.grid_cell(hist, low, step))
+        in_memory.recommend_large(row, scale)
+        in_memory.direction_counts(row, hist, low, step, instrument.direction, instrument.mcid_abs)
+    else:
+        in_memory.recommend_large(row, scale)
+        row["direction"] = instrument.direction
+    return row
+
+
+@dataclass
+class PushdownSummary:
+    """The whole-cohort summary computed in the engine, per arm, with what was suppressed."""
+
+    design: ArmDesign
+    summary: pd.DataFrame  # an ``arm`` column first when the cohort has arms
+    between: pd.DataFrame  # summary_by_arm's between-arm table (empty without arms)
+    n_suppressed: int
+    min_cell: int
+    outcomes_off_grid: list[str]
+
+
+def pushdown_summary(
+    cohort: EngineCohort,
+    design: ArmDesign,
+    directions: dict[str, Direction] | None = None,
+    min_cell: int = 0,
+) -> PushdownSummary:
+    """The whole-cohort summary (per arm when the design has arms), computed in the engine."""
+    aggregates = cell_aggregates(cohort, design, min_cell=min_cell)
+    outcomes, visits = cohort.outcomes, cohort.follow_up_visits
+    off_grid = [o for o in outcomes if not aggregates.on_grid[o]]
+    if not design.has_arms:
+        summary = summary_from_aggregates(aggregates, outcomes, visits, directions)
+        return PushdownSummary(
+            design, summary, pd.DataFrame(), aggregates.n_suppressed, min_cell, off_grid
+        )
+    frames = []
+    for level in design.levels:
+        frame = summary_from_aggregates(aggregates, outcomes, visits, directions, level)
+        frame.insert(0, "arm", level)
+        frames.append(frame)
+    summary = pd.concat(frames, ignore_index=True)
+    between = between_arms_from_summary(summary, design)
+    return PushdownSummary(design, summary, between, aggregates.n_suppressed, min_cell, off_grid)
+
+
+def engine_rows_for(cohort: EngineCohort, patients_cap: int, outcome: str) -> Any:
+    """The validated rows of one outcome, at most ``patients_cap`` patients (for the views that
+    need a person's values: patient view, MMRM, multiple imputation)."""
+    rows = cohort.clean()
+    return rows.filter(rows.outcome == outcome)
