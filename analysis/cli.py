@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import cli_safety
+from analysis import cli_engine, cli_safety
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import LoadResult, load_path, load_sql
 from analysis.ingest.visits import match_visit
@@ -89,6 +89,12 @@ def _source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet", help="XLSX sheet name (default: the first)")
     parser.add_argument("--table", help="database table to read (with a database URL)")
     parser.add_argument("--query", help="a read-only SELECT query (with a database URL)")
+    parser.add_argument(
+        "--in-database",
+        action="store_true",
+        help="compute inside the database (sqlite/postgresql URL with --table in the long "
+        "layout); always so for duckdb:///file.duckdb, parquet:path and spark+parquet:path",
+    )
 
 
 def _arm_options(parser: argparse.ArgumentParser) -> None:
@@ -104,6 +110,8 @@ def _arm_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args) -> LoadResult:
+    if cli_engine.wants_engine(args):  # a command that needs rows: only those it uses
+        return cli_engine.load_rows(args)
     if "://" in args.file or args.file.startswith("env:"):
         return load_sql(args.file, table=args.table, query=args.query)
     return load_path(args.file, sheet=args.sheet)
@@ -230,6 +238,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--outcome", help="default: the first outcome in the file")
     report.add_argument("--visit", help="follow-up visit (default: the last one with data)")
     report.add_argument("--baseline", help="override the detected baseline visit")
+    report.add_argument("--ae", metavar="AE_FILE", help="adverse-event file: a safety section")
+    report.add_argument("--ae-sheet", help="XLSX sheet of the adverse events")
     return parser
 
 
@@ -700,7 +710,22 @@ def _cmd_report(args) -> int:
     _require(_check(dataset, outcome=outcome, visit=visit))
     is_file = "://" not in args.file and not args.file.startswith("env:")
     digest = fingerprint(Path(args.file).read_bytes()) if is_file else "database"
-    html_text = build_report(ReportInput(dataset, outcome, visit, digest))
+    adverse_events = None
+    if args.ae:
+        from analysis.ingest.adverse_events import DEMO_AE_PATH, read_adverse_events
+
+        try:
+            ae_bytes = Path(args.ae).read_bytes()
+        except OSError as exc:
+            raise _Exit(EXIT_UNUSABLE, f"Cannot open {args.ae}: {exc.strerror or exc}.") from exc
+        demo_ae = Path(args.ae).resolve() == DEMO_AE_PATH.resolve()
+        loaded = read_adverse_events(ae_bytes, Path(args.ae).name, patients=dataset.patients,
+                                     sheet=args.ae_sheet, synthetic=demo_ae)  # fmt: skip
+        if loaded.table is None:
+            raise _Exit(EXIT_UNUSABLE, loaded.report.as_text())
+        adverse_events = loaded.table
+    inputs = ReportInput(dataset, outcome, visit, digest, adverse_events=adverse_events)
+    html_text = build_report(inputs)
     Path(args.out).write_text(html_text, encoding="utf-8")
     print(
         f"wrote {args.out} ({len(html_text) // 1024} KiB): {outcome}, {dataset.baseline} to {visit}"
@@ -725,9 +750,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _cmd_report,
     }
     try:
+        if cli_engine.wants_engine(args) and args.command in cli_engine.HANDLERS:
+            return cli_engine.HANDLERS[args.command](args)
         code = handler[args.command](args)
         sys.stdout.flush()
         return code
+    except cli_engine.EngineExit as stop:
+        print(stop, file=sys.stderr)
+        return stop.code
     except _Exit as stop:
         if str(stop):
             print(stop, file=sys.stderr)

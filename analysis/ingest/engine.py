@@ -571,6 +571,7 @@ def _valid_rows(cohort: EngineCohort) -> Any:
         visit=visit,
         outcome=table[cols["outcome"]].cast("string").strip(),
         v=value,
+        day=table[cols["day"]].cast("float64") if "day" in cols else ibis.null("float64"),
         **{a: table[a].cast("string").strip() for a in cohort.attribute_levels},
     )
     return t.filter(t.v.notnull() & ~_range_condition(t, t.v) & ibis.literal(True))
@@ -581,7 +582,9 @@ def _clean(cohort: EngineCohort) -> Any:
     if not cohort.has_duplicates:
         return rows
     keys = ["patient_id", "visit", "outcome", *cohort.attribute_levels]
-    merged = rows.group_by(keys).aggregate(v=rows.v.max(), n_values=rows.v.nunique())
+    merged = rows.group_by(keys).aggregate(
+        v=rows.v.max(), day=rows.day.min(), n_values=rows.v.nunique()
+    )
     return merged.filter(merged.n_values == 1).drop("n_values")
 
 
@@ -593,3 +596,33 @@ def finite(x: float | None) -> float | None:
 def preview(cohort: EngineCohort, n: int = 20) -> pd.DataFrame:
     """The first ``n`` validated rows (for the Data page)."""
     return cohort.clean().limit(n).to_pandas()
+
+
+# Rows leave the database only for the views that need a person's values (patient view, MMRM,
+# multiple imputation, trajectories): one outcome's rows, at most this many patients.
+ROWS_CAP_PATIENTS = 200_000
+
+
+def fetch_rows(
+    cohort: EngineCohort, outcomes: list[str] | None = None, cap: int = ROWS_CAP_PATIENTS
+) -> pd.DataFrame:
+    """The validated rows of ``outcomes`` (all when None) in the canonical long layout, with
+    the patient attributes; EngineError past ``cap`` patients, before any row is read."""
+    rows = cohort.clean()
+    if outcomes is not None:
+        unknown = [o for o in outcomes if o not in cohort.outcomes]
+        if unknown:
+            raise EngineError(
+                f"Outcome {unknown[0]!r} is not in the data; outcomes: {', '.join(cohort.outcomes)}"
+            )
+        rows = rows.filter(rows.outcome.isin(outcomes))
+    n_patients = int(rows.patient_id.nunique().to_pyarrow().as_py())
+    if n_patients > cap:
+        raise EngineError(
+            f"This view needs each patient's values, and {n_patients:,} patients are more than "
+            f"the {cap:,} it reads out of the database. Narrow the cohort in the database (a "
+            "view of one site or period) or use the views computed in the database "
+            "(summary, validate)."
+        )
+    frame = rows.rename(value="v").to_pandas()
+    return frame[["patient_id", "visit", "day", "outcome", "value", *cohort.attribute_levels]]

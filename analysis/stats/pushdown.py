@@ -252,3 +252,25 @@ def engine_rows_for(cohort: EngineCohort, patients_cap: int, outcome: str) -> An
     need a person's values: patient view, MMRM, multiple imputation)."""
     rows = cohort.clean()
     return rows.filter(rows.outcome == outcome)
+
+
+def engine_patients_with_baseline(
+    cohort: EngineCohort, design: ArmDesign, outcome: str | None = None
+) -> dict[str, int]:
+    """Patients with a baseline value in each arm (or under "all"), counted in the engine
+    (arms.patients_with_baseline for a database cohort)."""
+    rows = cohort.clean()
+    at_baseline = rows.visit == cohort.baseline
+    if outcome is not None:
+        at_baseline &= rows.outcome == outcome
+    rows = rows.filter(at_baseline)
+    if not design.has_arms:
+        return {"all": int(rows.patient_id.nunique().to_pyarrow().as_py())}
+    assert design.attribute is not None
+    counts = (
+        rows.group_by(arm=rows[design.attribute])
+        .aggregate(n=rows.patient_id.nunique())
+        .to_pandas()
+    )
+    found = {str(a): int(n) for a, n in zip(counts["arm"], counts["n"], strict=True)}
+    return {level: found.get(level, 0) for level in design.levels}
