@@ -51,6 +51,7 @@ SOURCE_EFFECT = np.array([1.0, 0.8, 0.9])  # share of the mean change, by cell s
 GENERATOR_VERSION = 3  # in the file name: a changed generator writes new files
 BENCH_DIR = Path("build") / "bench"
 PINGOUIN_MEMORY_CAP = 6 * 1024**3  # bytes of address space for the pingouin process
+PUSHDOWN_SIZES = [1_000_000, 10_000_000]  # patients generated in DuckDB (bench.pushdown)
 CSV_MAX_PATIENTS = 100_000  # CSV load timed up to here; a larger registry should export Parquet
 
 
@@ -304,6 +305,9 @@ def main() -> None:
     print(f"\nwritten: {out / 'bench.csv'}")
     mmrm_section()
     phi_section()
+    from bench import pushdown
+
+    pushdown.section(PUSHDOWN_SIZES)
     if not args.no_browser:
         from bench import browser
 

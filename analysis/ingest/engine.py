@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.ingest import phi
@@ -52,6 +53,7 @@ _DATE_PATTERN = r"(19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]|[0-3]?[0-9][/.][01]?[0-9]
 # Steps a value may be recorded in, coarsest first (as analysis.stats.summary's grids).
 GRID_STEPS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001)
 _GRID_TOLERANCE = 0.25e-12
+_MAX_DISTINCT = 200_000  # distinct values fetched to find a grid (scores have few)
 
 
 class EngineError(ValueError):
@@ -119,9 +121,8 @@ def open_source(url: str, table: str | None = None) -> EngineSource:
 
 def _path_of(url: str, prefix: str) -> Path:
     rest = url.removeprefix(prefix)
-    return Path(
-        rest[2:] if rest.startswith("///") else rest.lstrip("/") if rest.startswith("//") else rest
-    )
+    # As SQLAlchemy's sqlite URLs: duckdb:///relative.duckdb, duckdb:////absolute.duckdb.
+    return Path(rest[3:] if rest.startswith("///") else rest)
 
 
 def _parquet_files(path: Path) -> list[str]:
@@ -414,39 +415,84 @@ def _median_days(t: Any, mapping: Mapping[str, str]) -> dict[str, float] | None:
 
 
 def _profile_outcomes(cohort: EngineCohort, t: Any, value: Any) -> None:
-    """Per outcome: counts, out-of-range values and the coarsest grid every value lies on."""
+    """Per outcome: counts, out-of-range values and the coarsest grid every value lies on,
+    from each outcome's count of each distinct value (one cheap query for scores and rounded
+    measurements); for values with too many distinct values, by residuals in the engine."""
     import ibis
 
-    residual = {
-        f"off_{i}": ((value / step) - (value / step).round()).abs().max()
-        for i, step in enumerate(GRID_STEPS)
-    }
-    frame = (
-        t.mutate(v=value)
-        .filter(ibis._.v.notnull())
-        .group_by("outcome")
-        .aggregate(n=ibis._.count(), low=ibis._.v.min(), high=ibis._.v.max(), **residual)
+    numbers = t.mutate(v=value).filter(ibis._.v.notnull())
+    distinct = (
+        numbers.group_by(["outcome", "v"])
+        .aggregate(n=ibis._.count())
+        .limit(_MAX_DISTINCT + 1)
         .to_pandas()
     )
+    if len(distinct) > _MAX_DISTINCT:
+        residual = {
+            f"off_{i}": ((numbers.v / step) - (numbers.v / step).round()).abs().max()
+            for i, step in enumerate(GRID_STEPS)
+        }
+        frame = (
+            numbers.group_by("outcome")
+            .aggregate(n=ibis._.count(), low=ibis._.v.min(), high=ibis._.v.max(), **residual)
+            .to_pandas()
+        )
+        off = {
+            str(row.outcome): [getattr(row, f"off_{i}") for i in range(len(GRID_STEPS))]
+            for row in frame.itertuples(index=False)
+        }
+        removed = _report_out_of_range(cohort, t, value, [str(c) for c in frame["outcome"]])
+    else:
+        removed = {}
+        frame = distinct.groupby("outcome", as_index=False).agg(
+            n=("n", "sum"), low=("v", "min"), high=("v", "max")
+        )
+        off = {}
+        for code, group in distinct.groupby("outcome"):
+            values = group["v"].to_numpy(dtype=float)
+            off[str(code)] = [
+                float(np.abs(values / step - np.rint(values / step)).max()) for step in GRID_STEPS
+            ]
+            removed[str(code)] = _report_out_of_range_counts(
+                cohort, str(code), values, group["n"].to_numpy()
+            )
     frame = frame.sort_values("outcome", kind="stable")
     for row in frame.itertuples(index=False):
         code = str(row.outcome)
         inst = lookup(code)
         step, declared = None, False
-        for i, candidate in enumerate(GRID_STEPS):
-            off = getattr(row, f"off_{i}")
+        for candidate, residual_steps in zip(GRID_STEPS, off[code], strict=True):
             span = max(abs(row.low), abs(row.high)) / candidate
-            if off is not None and off * candidate < _GRID_TOLERANCE / 4 and span < 1e6:
+            fits = residual_steps is not None and residual_steps * candidate < _GRID_TOLERANCE / 4
+            if fits and span < 1e6:
                 step = candidate
                 break
         # The registry's resolution when the data bear it out (finer data: their own grid).
         if inst.resolution is not None and step is not None and _multiple(step, inst.resolution):
             step, declared = inst.resolution, True
         cohort.profiles[code] = OutcomeProfile(
-            code, int(row.n), float(row.low), float(row.high), step, declared
+            code, int(row.n) - removed.get(code, 0), float(row.low), float(row.high), step, declared
         )
     cohort.outcomes = [str(c) for c in frame["outcome"]]
-    _report_out_of_range(cohort, t, value)
+
+
+def _report_out_of_range_counts(
+    cohort: EngineCohort, code: str, values: np.ndarray, counts: np.ndarray
+) -> int:
+    """The out-of-range warning of one outcome from its distinct values and their counts;
+    returns how many values were out of range."""
+    inst = lookup(code)
+    if inst.low is None or inst.high is None:
+        return 0
+    n_bad = int(counts[(values < inst.low) | (values > inst.high)].sum())
+    if n_bad:
+        cohort.report.add(
+            "warning",
+            "out_of_range",
+            f"{n_bad} {inst.short_label} value(s) are outside the valid range "
+            f"{inst.range_text()} and were left out of the analysis.",
+        )
+    return n_bad
 
 
 def _multiple(step: float, resolution: float) -> bool:
@@ -454,55 +500,59 @@ def _multiple(step: float, resolution: float) -> bool:
     return abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1
 
 
-def _range_condition(t: Any, value: Any) -> Any:
-    """True where a value lies outside its instrument's registry range."""
+def _range_condition(t: Any, value: Any, codes: list[str]) -> Any:
+    """True where a value lies outside its instrument's registry range (``codes``: the
+    outcomes in the table; one CASE on the outcome, not a test per registry entry)."""
     import ibis
 
-    condition = ibis.literal(False)
-    for code in _known_codes(t):
-        inst = lookup(code)
-        if inst.low is None or inst.high is None:
-            continue
-        condition = condition | ((t.outcome == code) & ((value < inst.low) | (value > inst.high)))
-    return condition
+    bounds = [
+        (code, float(inst.low), float(inst.high))
+        for code, inst in zip(codes, map(lookup, codes), strict=True)
+        if inst.low is not None and inst.high is not None
+    ]
+    if not bounds:
+        return ibis.literal(False)
+    low = t.outcome.cases(*((code, lo) for code, lo, _ in bounds), else_=-math.inf)
+    high = t.outcome.cases(*((code, hi) for code, _, hi in bounds), else_=math.inf)
+    return (value < low) | (value > high)
 
 
-def _known_codes(t: Any) -> list[str]:
-    from analysis.instruments import REGISTRY
-
-    return list(REGISTRY)
-
-
-def _report_out_of_range(cohort: EngineCohort, t: Any, value: Any) -> None:
+def _report_out_of_range(
+    cohort: EngineCohort, t: Any, value: Any, codes: list[str]
+) -> dict[str, int]:
+    """The out-of-range warnings counted in the engine; returns the count per outcome."""
     import ibis
 
     bad = (
         t.mutate(v=value)
-        .filter(_range_condition(t, value))
+        .filter(_range_condition(t, value, codes))
         .group_by("outcome")
         .aggregate(n=ibis._.count())
         .to_pandas()
     )
+    removed: dict[str, int] = {}
     for row in bad.itertuples(index=False):
         inst = lookup(str(row.outcome))
+        removed[str(row.outcome)] = int(row.n)
         cohort.report.add(
             "warning",
             "out_of_range",
             f"{int(row.n)} {inst.short_label} value(s) are outside the valid range "
             f"{inst.range_text()} and were left out of the analysis.",
         )
-        profile = cohort.profiles.get(str(row.outcome))
-        if profile is not None:
-            profile.n_values -= int(row.n)
+    return removed
 
 
 def _check_duplicates(cohort: EngineCohort) -> None:
     """Repeated patient × visit × outcome rows: identical copies merged, conflicts left out."""
+    import ibis
+
     keyed = _valid_rows(cohort)
+    # min == max says "one value" without a DISTINCT aggregate (values are not null here).
     groups = keyed.group_by(["patient_id", "visit", "outcome"]).aggregate(
-        n=keyed.count(), n_values=keyed.v.nunique()
+        n=keyed.count(), low=keyed.v.min(), high=keyed.v.max()
     )
-    repeated = groups.filter(groups.n > 1)
+    repeated = groups.filter(groups.n > 1).mutate(n_values=(ibis._.low == ibis._.high).ifelse(1, 2))
     found = (
         repeated.aggregate(
             identical=(repeated.n_values == 1).ifelse(repeated.n - 1, 0).sum(),
@@ -574,7 +624,7 @@ def _valid_rows(cohort: EngineCohort) -> Any:
         day=table[cols["day"]].cast("float64") if "day" in cols else ibis.null("float64"),
         **{a: table[a].cast("string").strip() for a in cohort.attribute_levels},
     )
-    return t.filter(t.v.notnull() & ~_range_condition(t, t.v) & ibis.literal(True))
+    return t.filter(t.v.notnull() & ~_range_condition(t, t.v, cohort.outcomes))
 
 
 def _clean(cohort: EngineCohort) -> Any:
@@ -582,10 +632,8 @@ def _clean(cohort: EngineCohort) -> Any:
     if not cohort.has_duplicates:
         return rows
     keys = ["patient_id", "visit", "outcome", *cohort.attribute_levels]
-    merged = rows.group_by(keys).aggregate(
-        v=rows.v.max(), day=rows.day.min(), n_values=rows.v.nunique()
-    )
-    return merged.filter(merged.n_values == 1).drop("n_values")
+    merged = rows.group_by(keys).aggregate(v=rows.v.max(), day=rows.day.min(), low=rows.v.min())
+    return merged.filter(merged.low == merged.v).drop("low")
 
 
 def finite(x: float | None) -> float | None:

@@ -120,16 +120,18 @@ def cell_aggregates(
         sum_rr=(pairs.r * pairs.r).sum(),
         max_r=pairs.r.abs().max(),
     )
-    cell_n = grouped.n.sum().over(group_by=["arm", "outcome", "visit"])
-    grouped = grouped.mutate(cell_n=cell_n)
-    kept = grouped.filter(grouped.cell_n >= min_cell) if min_cell > 1 else grouped
-    suppressed = 0
-    if min_cell > 1:
-        small = grouped.filter(grouped.cell_n < min_cell)
-        suppressed = int(
-            small.select("arm", "outcome", "visit").distinct().count().to_pyarrow().as_py()
-        )
-    bins = kept.drop("cell_n").to_pandas()
+    # Suppression inside the engine, in the same query: a small cell's bins never leave it;
+    # every kept row carries the number of suppressed cells (a count, nothing of their values).
+    cell = ["arm", "outcome", "visit"]
+    grouped = grouped.mutate(
+        cell_n=grouped.n.sum().over(group_by=cell),
+        first_bin=ibis.row_number().over(group_by=cell, order_by="q") == 0,
+    )
+    small = grouped.cell_n < min_cell
+    grouped = grouped.mutate(n_small_cells=(small & grouped.first_bin).ifelse(1, 0).sum().over())
+    bins = grouped.filter(~small).drop("cell_n", "first_bin").to_pandas()
+    suppressed = int(bins["n_small_cells"].iloc[0]) if len(bins) else -1  # -1: every cell
+    bins = bins.drop(columns="n_small_cells")
     bins = bins.sort_values(["arm", "outcome", "visit", "q"], kind="stable", ignore_index=True)
     return CellAggregates(bins, steps, on_grid, suppressed, min_cell)
 
@@ -268,9 +270,7 @@ def engine_patients_with_baseline(
         return {"all": int(rows.patient_id.nunique().to_pyarrow().as_py())}
     assert design.attribute is not None
     counts = (
-        rows.group_by(arm=rows[design.attribute])
-        .aggregate(n=rows.patient_id.nunique())
-        .to_pandas()
+        rows.group_by(arm=rows[design.attribute]).aggregate(n=rows.patient_id.nunique()).to_pandas()
     )
     found = {str(a): int(n) for a, n in zip(counts["arm"], counts["n"], strict=True)}
     return {level: found.get(level, 0) for level in design.levels}
