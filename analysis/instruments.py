@@ -521,3 +521,78 @@ def registry_table(codes: list[str] | None = None) -> pd.DataFrame:
             "source": [i.source for i in entries],
         }
     )
+
+
+# ---- Adverse events of special interest (AESI) ------------------------------------------------
+# Safety knowledge beside the outcome knowledge: which adverse-event terms are of special
+# interest after MSC treatment in DPN, matched by regular expression (case-insensitive) on the
+# AE term, with why and the works that say so (keys in analysis.references). The matching
+# itself lives in analysis.stats.adverse_events (AesiRule); the Safety page lets a user edit
+# the patterns, starting from these.
+
+
+@dataclass(frozen=True)
+class AesiDefinition:
+    """An adverse event of special interest: its name, the terms it matches (``pattern``) and
+    does not (``exclude``), why it is of interest, and the reference keys that support it."""
+
+    name: str
+    pattern: str
+    exclude: str
+    why: str
+    references: tuple[str, ...] = ()
+
+    def sources(self) -> str:
+        """The full citations of ``references`` ('' when there are none)."""
+        return " ".join(cite(key) for key in self.references)
+
+
+AESI_DEFINITIONS: tuple[AesiDefinition, ...] = (
+    AesiDefinition(
+        "Fever",
+        r"\b(fever|pyrexia|febrile|hyperthermia|hyperpyrexia)\b|(body )?temperature "
+        r"(increased|elevated|raised)",
+        r"hay fever",
+        "Transient fever is the signal of MSC administration (Wang et al. 2021: OR 3.65).",
+        ("wang2021_msc_safety",),
+    ),
+    AesiDefinition(
+        "Injection- or administration-site reaction",
+        r"(injection|infusion|administration|application|implant(ation)?|catheter|puncture)"
+        r"[- ]site|infusion[- ]related reaction|\bsite (reaction|pain|swelling|erythema|"
+        r"ha?ematoma|bruising|induration|inflammation)",
+        "",
+        "Administration-site events are more frequent after MSC (Wang et al. 2021: OR 1.98).",
+        ("wang2021_msc_safety",),
+    ),
+    AesiDefinition(
+        "Infection",
+        r"infect|sepsis|septic|cellulitis|abscess|pneumonia|bacter(a)?emia|osteomyelitis|"
+        r"gangrene|erysipelas|\buti\b|bronchitis|pharyngitis|cystitis|pyelonephritis|"
+        r"influenza|herpes|zoster|candid|covid",
+        r"non-?infect",
+        "Immunomodulation by the cells; diabetic foot infection is common in DPN.",
+    ),
+    AesiDefinition(
+        "Thromboembolic event",
+        r"thrombo|embol|\bdvt\b|deep vein|stroke|cerebrovascular accident|cerebral infarct|"
+        r"myocardial infarct|transient isch(a)?emic attack|\btia\b|arterial occlusion",
+        r"thrombocyt",
+        "MSC express tissue factor (procoagulant); intra-arterial delivery can embolise.",
+        ("moll2019_tissue_factor",),
+    ),
+    AesiDefinition(
+        "Malignancy",
+        r"malignan|cancer|carcinoma|sarcoma|lymphoma|leuk(a)?emia|melanoma|myeloma|"
+        r"neoplasm|tumou?r|metasta|blastoma",
+        r"benign",
+        "Theoretical tumour promotion by the cells: follow-up over years.",
+        ("isscr2021",),
+    ),
+    AesiDefinition(
+        "Hypoglycaemia",
+        r"hypoglyc|low blood (sugar|glucose)|blood glucose decreased",
+        "",
+        "Patients with diabetes: glucose control may change with treatment and follow-up.",
+    ),
+)

@@ -326,6 +326,14 @@ _WORKS: tuple[Reference, ...] = (
         "reference implementation the project's Kaplan-Meier, log-rank and Cox numbers are "
         "tested against.",
     ),
+    Reference(
+        "moll2019_tissue_factor",
+        "Moll G, Ankrum JA, Kamhieh-Milz J, et al. Intravascular mesenchymal stromal/stem cell "
+        "therapy product diversification: time for new clinical guidelines. Trends Mol Med "
+        "2019;25:149-163 (procoagulant tissue factor on MSC products; instant blood-mediated "
+        "inflammatory reaction).",
+        "10.1016/j.molmed.2018.12.006",
+    ),
 )
 
 REFERENCES: dict[str, Reference] = {work.key: work for work in _WORKS}

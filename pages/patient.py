@@ -1,15 +1,51 @@
-"""Patient: one person's outcomes over time against the cohort, and a printable view."""
+"""Patient: one person's outcomes over time against the cohort, their adverse events on the
+same day axis, and a printable view."""
 
+from collections.abc import Iterable
+
+import pandas as pd
 import streamlit as st
 
+from analysis.ingest.adverse_events import AdverseEvents, load_demo_adverse_events
+from analysis.instruments import lookup
+from analysis.present.figures import score_axis_title
 from analysis.present.figures_followup import patient_panels
+from analysis.present.figures_safety import patient_ae_timeline
 from analysis.present.patient_printout import patient_html
+from analysis.present.safety_tables import patient_events_display, patient_events_numeric
+from analysis.stats.adverse_events import patient_events, patient_visit_days
 from ui import url
 from ui.entry import ensure_entry
 from ui.render import chart, table
 from ui.state import cached_patient, directions, require_dataset
+from ui.widgets import outcome_picker
 
 ensure_entry()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _demo_adverse_events(patients: tuple[str, ...]) -> AdverseEvents | None:
+    """The synthetic demo AE table, read once per set of patients."""
+    return load_demo_adverse_events(patients).table
+
+
+def _adverse_events(synthetic: bool, patients: Iterable[str]) -> AdverseEvents | None:
+    """The AE table loaded on the Safety page, else the demo's with the demo cohort; None when
+    there is none or it belongs to other patients (another data source)."""
+    known = {str(p) for p in patients}
+    loaded = st.session_state.get("adverse_events")
+    if (
+        isinstance(loaded, AdverseEvents)
+        and (not loaded.synthetic or synthetic)
+        and set(loaded.events["patient_id"]) & known
+    ):
+        return loaded
+    if synthetic:
+        full = st.session_state["load"].dataset if "load" in st.session_state else None
+        everyone = tuple(str(p) for p in (full.patients if full is not None else sorted(known)))
+        return _demo_adverse_events(everyone)
+    return None
+
 
 st.title("Patient")
 dataset = require_dataset()
@@ -43,6 +79,45 @@ right.caption(
 )
 figure = patient_panels(profile.values, dataset.visits, patient_id)
 chart(figure, f"patient_{patient_id}")
+
+ae = _adverse_events(dataset.synthetic, dataset.patients)
+events = patient_events(ae, patient_id) if ae is not None else None
+if ae is not None and events is not None:
+    st.subheader("Adverse events")
+    if ae.synthetic:
+        st.caption("Synthetic adverse events of the synthetic demo patients: not real patients.")
+    if events.empty:
+        st.caption(f"No adverse event recorded for {patient_id} in {ae.source_name}.")
+    else:
+        pick = st.columns([1, 2])
+        shown = outcome_picker(dataset, "patient_ae_outcome", pick[0])
+        inst = lookup(shown)
+        scores = profile.values.loc[profile.values["outcome"] == shown]
+        chart(
+            patient_ae_timeline(
+                events, patient_id, patient_visit_days(dataset, patient_id), scores,
+                score_axis_title(inst.label if inst.known else shown, inst.direction),
+            ),
+            f"patient_{patient_id}_adverse_events",
+        )  # fmt: skip
+        table(
+            patient_events_display(events, ae.scale),
+            f"patient_{patient_id}_adverse_events",
+            numeric=patient_events_numeric(events),
+            provenance={"adverse_event_source": ae.source_name,
+                        "synthetic_adverse_events": ae.synthetic},
+        )  # fmt: skip
+        st.caption(
+            f"From {ae.source_name}; days since treatment. Events are shown as recorded, beside "
+            "the scores: being close in time does not mean one caused the other."
+        )
+else:
+    st.caption("No adverse-event table is loaded (the Safety page loads one).")
+printed_events = (
+    patient_events_display(events, ae.scale)
+    if ae is not None and events is not None
+    else pd.DataFrame()
+)
 visits, source_name, synthetic = list(dataset.visits), dataset.source_name, dataset.synthetic
 source_sha256 = st.session_state.get("source_sha256", "not available")
 user_directions = dict(directions())
@@ -56,6 +131,7 @@ st.download_button(
         source_sha256=source_sha256,
         synthetic=synthetic,
         directions=user_directions,
+        adverse_events=printed_events if ae is not None else None,
     ),
     file_name=f"patient_{patient_id}.html",
     mime="text/html",

@@ -1,16 +1,66 @@
 """Report: one outcome and visit as a self-contained HTML file to print, file or share."""
 
 import datetime as dt
+from collections.abc import Iterable
 
+import pandas as pd
 import streamlit as st
 
+from analysis.ingest.adverse_events import AdverseEvents, load_demo_adverse_events
+from analysis.ingest.dataset import Dataset
 from analysis.present.docx_export import DOCX_MIME, report_to_docx
-from analysis.present.report import ReportInput
+from analysis.present.report import ReportInput, build_report
+from analysis.stats.arms import ArmDesign
+from analysis.stats.cohort import SMALL_GROUP_DEFAULT
 from ui.entry import ensure_entry
-from ui.state import arm_design, cached_report, require_dataset
+from ui.state import arm_design, cached_report, dataset_fingerprint, require_dataset
 from ui.widgets import follow_up_picker, outcome_picker
 
 ensure_entry()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _demo_adverse_events(patients: tuple[str, ...]) -> AdverseEvents | None:
+    """The synthetic demo AE table, read once per set of patients."""
+    return load_demo_adverse_events(patients).table
+
+
+def _adverse_events(synthetic: bool, patients: Iterable[str]) -> AdverseEvents | None:
+    """The AE table loaded on the Safety page, else the demo's with the demo cohort; None when
+    there is none or it belongs to other patients (another data source)."""
+    known = {str(p) for p in patients}
+    loaded = st.session_state.get("adverse_events")
+    if (
+        isinstance(loaded, AdverseEvents)
+        and (not loaded.synthetic or synthetic)
+        and set(loaded.events["patient_id"]) & known
+    ):
+        return loaded
+    if synthetic:
+        full = st.session_state["load"].dataset if "load" in st.session_state else None
+        everyone = tuple(str(p) for p in (full.patients if full is not None else sorted(known)))
+        return _demo_adverse_events(everyone)
+    return None
+
+
+@st.cache_data(show_spinner="Building the report…", max_entries=16, ttl=3600,
+               hash_funcs={Dataset: dataset_fingerprint})  # fmt: skip
+def _report_with_safety(
+    dataset: Dataset,
+    design: ArmDesign,
+    outcome: str,
+    visit: str,
+    sentence: str,
+    digest: str,
+    _ae: AdverseEvents,
+    ae_key: str,
+    min_cell: int,
+) -> str:
+    """The HTML report with its safety section, cached per cohort, choice and AE table."""
+    return build_report(
+        ReportInput(dataset, outcome, visit, digest, sentence, design, _ae, min_cell)
+    )
+
 
 st.title("Report")
 dataset = require_dataset()
@@ -27,15 +77,28 @@ if not follow:
     st.stop()
 visit = follow_up_picker(dataset, outcome, follow, "report_visit", "visit", pick[1])
 
+ae = _adverse_events(dataset.synthetic, dataset.patients)
+min_cell = int(st.session_state.get("min_group", SMALL_GROUP_DEFAULT))
+if ae is not None:
+    include = st.checkbox(
+        f"Include the safety section ({ae.source_name})", value=True, key="report_safety",
+        help="Adverse events per arm, events of special interest and the event rate, small "
+        "cells suppressed. The adverse-event table is the one loaded on the Safety page.",
+    )  # fmt: skip
+    ae = ae if include else None
+else:
+    st.caption("No adverse-event table is loaded: the report has no safety section.")
 
-html_text = cached_report(
-    dataset,
-    arm_design(),
-    outcome,
-    visit,
-    st.session_state.get("cohort_sentence", ""),
-    st.session_state.get("source_sha256", "not available"),
-)
+sentence = st.session_state.get("cohort_sentence", "")
+digest = st.session_state.get("source_sha256", "not available")
+if ae is None:
+    html_text = cached_report(dataset, arm_design(), outcome, visit, sentence, digest)
+else:
+    content = int(pd.util.hash_pandas_object(ae.events.astype(str), index=False).sum())
+    ae_key = f"{ae.source_name}|{ae.n_events}|{content}"
+    html_text = _report_with_safety(
+        dataset, arm_design(), outcome, visit, sentence, digest, ae, ae_key, min_cell
+    )
 st.download_button(
     "Download the report (HTML)",
     data=html_text.encode("utf-8"),
@@ -46,13 +109,8 @@ st.download_button(
 st.caption(f"{len(html_text) // 1024} KiB, including the charting library so it works offline.")
 
 inputs = ReportInput(
-    dataset,
-    outcome,
-    visit,
-    st.session_state.get("source_sha256", "not available"),
-    st.session_state.get("cohort_sentence", ""),
-    arm_design(),
-)
+    dataset, outcome, visit, digest, sentence, arm_design(), ae, min_cell
+)  # fmt: skip
 cohort = st.session_state.get("cohort")
 st.download_button(
     "Download the report (Word)",

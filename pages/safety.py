@@ -21,13 +21,18 @@ from analysis.present.safety_tables import (
     DIFFERENCE_NOTE,
     RULES_HELP,
     aesi_display,
+    aesi_numeric,
     by_term_display,
+    by_term_numeric,
     rates_display,
+    rates_numeric,
     rules_display,
     rules_from_editor,
     safety_methods,
     severity_display,
+    severity_numeric,
     summary_display,
+    summary_numeric,
 )
 from analysis.stats.adverse_events import (
     AesiRule,
@@ -209,18 +214,37 @@ with metrics_box:
             f"{tables.n_events_outside} adverse event(s) belong to patients outside the cohort "
             "filter (or without an arm) and are not counted here."
         )
+exports = {
+    "adverse_event_source": ae.source_name,
+    "adverse_event_layout": ae.source_format,
+    "adverse_event_sha256": digest,
+    "adverse_event_sheet": sheet or "",
+    "synthetic_adverse_events": ae.synthetic,
+    "severity_scale": tables.scale,
+    "patients_at_risk": tables.n_at_risk,
+    "patient_years": tables.patient_years,
+    "small_cells_suppressed": not show_small,
+    "min_cell": min_cell,
+    "aesi_rules": [f"{r.name}: {r.pattern}" + (f" (except {r.exclude})" if r.exclude else "")
+                   for r in tables.rules],
+}  # fmt: skip
 with summary_box:
-    table(summary_display(tables, show_small, min_cell), "safety_summary")
+    table(summary_display(tables, show_small, min_cell), "safety_summary",
+          numeric=summary_numeric(tables, show_small, min_cell), provenance=exports)  # fmt: skip
     st.caption(CELL_NOTE + " Differences: " + DIFFERENCE_NOTE)
 with aesi_box:
-    table(aesi_display(tables, show_small, min_cell), "safety_special_interest")
+    table(aesi_display(tables, show_small, min_cell), "safety_special_interest",
+          numeric=aesi_numeric(tables, show_small, min_cell), provenance=exports)  # fmt: skip
     chart(aesi_figure(tables, show_small, min_cell), "safety_special_interest")
 st.subheader("By body system and term")
-table(by_term_display(tables, show_small, min_cell), "safety_by_term")
+table(by_term_display(tables, show_small, min_cell), "safety_by_term",
+      numeric=by_term_numeric(tables, show_small, min_cell), provenance=exports)  # fmt: skip
 st.caption(CELL_NOTE)
 st.subheader(f"By maximum {tables.scale}")
-table(severity_display(tables, show_small, min_cell), "safety_by_maximum_severity")
+table(severity_display(tables, show_small, min_cell), "safety_by_maximum_severity",
+      numeric=severity_numeric(tables, show_small, min_cell), provenance=exports)  # fmt: skip
 st.caption("Each patient counted once, at the worst severity among their adverse events.")
 st.subheader("Exposure-adjusted event rates (per 100 patient-years)")
-table(rates_display(tables, show_small, min_cell), "safety_rates")
+table(rates_display(tables, show_small, min_cell), "safety_rates",
+      numeric=rates_numeric(tables, show_small, min_cell), provenance=exports)  # fmt: skip
 st.caption(md(safety_methods(tables)))

@@ -11,11 +11,15 @@ from analysis.present.figures_safety import km_figure
 from analysis.present.safety_tables import (
     SUPPRESSED,
     cox_display,
+    cox_numeric,
     landmark_display,
     landmark_heading,
+    landmark_numeric,
     log_rank_sentence,
     median_display,
+    median_numeric,
     time_to_event_methods,
+    time_to_event_provenance,
 )
 from analysis.stats.arms import ArmDesign
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
@@ -141,18 +145,22 @@ st.caption(md(f"Visit times: {analysis.time_source}."))
 chart(km_figure(analysis, hidden=sorted(hidden)), f"{outcome}_time_to_{what.replace(' ', '_')}")
 
 st.subheader("Median time")
-table(median_display(analysis, hidden), f"{outcome}_{endpoint}_median".replace(" ", "_"))
+exports = {**time_to_event_provenance(analysis), "arms_hidden_as_small": sorted(hidden)}
+table(median_display(analysis, hidden), f"{outcome}_{endpoint}_median".replace(" ", "_"),
+      numeric=median_numeric(analysis, hidden), provenance=exports)  # fmt: skip
 st.markdown(md(log_rank_sentence(analysis)))
 st.subheader("At chosen days")
 st.caption(md(landmark_heading(analysis)))
-table(landmark_display(analysis, hidden), f"{outcome}_{endpoint}_at_days".replace(" ", "_"))
+table(landmark_display(analysis, hidden), f"{outcome}_{endpoint}_at_days".replace(" ", "_"),
+      numeric=landmark_numeric(analysis, hidden), provenance=exports)  # fmt: skip
 
 st.subheader("Cox model" + (": arm" if design.has_arms else "") + (" and covariates" if covariates
                                                                       else ""))  # fmt: skip
 if analysis.cox is None:
     st.info(md(analysis.cox_note))
 else:
-    table(cox_display(analysis), f"{outcome}_{endpoint}_cox".replace(" ", "_"))
+    table(cox_display(analysis), f"{outcome}_{endpoint}_cox".replace(" ", "_"),
+          numeric=cox_numeric(analysis), provenance=exports)  # fmt: skip
     cox = analysis.cox
     st.caption(
         f"{cox.n} patients, {cox.n_events} events; likelihood-ratio test "
@@ -162,14 +170,10 @@ else:
         st.warning(md(warning))
 if len(analysis.excluded):
     with st.expander(f"Patients left out ({len(analysis.excluded)})"):
-        st.dataframe(
-            analysis.excluded.groupby("reason", observed=True)
-            .size()
-            .rename("patients")
-            .reset_index(),
-            hide_index=True,
-        )
-        st.dataframe(analysis.excluded, hide_index=True, width="stretch")
+        reasons = analysis.excluded.groupby("reason", observed=True).size()
+        stem = f"{outcome}_{endpoint}_left_out".replace(" ", "_")
+        table(reasons.rename("patients").reset_index(), f"{stem}_reasons", provenance=exports)
+        table(analysis.excluded, stem, provenance=exports)
 for note in analysis.notes:
     st.warning(md(note))
 st.info(md(time_to_event_methods(analysis)), icon=":material/schedule:")

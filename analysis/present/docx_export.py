@@ -37,8 +37,13 @@ from analysis.present.report import (
     _effect_rows,
     _headline_rows,
     _missing_statement,
-    methods_paragraph,
     report_parts,
+    safety_intro,
+    safety_notes,
+    safety_report_tables,
+    time_to_response_heading,
+    time_to_response_table,
+    time_to_response_text,
 )
 from analysis.present.tables import mmrm_contrast_table, mmrm_lsmeans_table, responder_table
 from analysis.present.visit_axis import visit_axis
@@ -258,6 +263,34 @@ def _report_figures(data: ReportInput, parts: ReportParts) -> list[tuple[go.Figu
     return figures
 
 
+def _ae_provenance(parts: ReportParts) -> dict[str, object]:
+    """The AE table's name, layout and whether it is synthetic (nothing without one)."""
+    ae = parts.adverse_events
+    if ae is None:
+        return {}
+    return {
+        "adverse_event_source": ae.source_name,
+        "adverse_event_layout": ae.source_format,
+        "synthetic_adverse_events": ae.synthetic,
+        "min_cell": parts.min_cell,
+    }
+
+
+def _time_and_safety(document, parts: ReportParts) -> None:
+    """The time-to-response and safety sections, as in the HTML report."""
+    if parts.time_to_response is not None:
+        _caption(document, time_to_response_heading(parts))
+        add_table(document, time_to_response_table(parts))
+        _small(document, time_to_response_text(parts), size=8.5)
+    if parts.safety is not None:
+        document.add_heading("Safety", level=1)
+        document.add_paragraph(safety_intro(parts))
+        for caption, frame in safety_report_tables(parts):
+            _caption(document, caption)
+            add_table(document, frame)
+        _small(document, safety_notes(parts), size=8.5)
+
+
 def report_to_docx(
     data: ReportInput,
     today: dt.date | None = None,
@@ -269,8 +302,9 @@ def report_to_docx(
     """The report as a Word file: page 1's tables (estimand, result per arm, between-arm
     effects), the missing-data statement and plain sentences, the figures (PNG, when a static
     image renderer is available), the responder and MMRM tables, the methods paragraph with
-    numbered references, and the data source with the provenance lines. ``figures=False``
-    leaves the figures out (and says so)."""
+    numbered references, and the data source with the provenance lines; time to first
+    response, and with an AE table the safety tables. ``figures=False`` leaves the figures out
+    (and says so)."""
     ds, visit = data.dataset, data.visit
     parts = report_parts(data)
     today = today or dt.date.today()
@@ -326,9 +360,10 @@ def report_to_docx(
             add_table(document, mmrm_contrast_table(model))
     _caption(document, "Data: patients with a value at each visit")
     add_table(document, ds.completeness())
+    _time_and_safety(document, parts)
 
     document.add_heading("Methods", level=1)
-    methods = methods_paragraph(model, parts.comparisons, parts.label, visit, parts.used)
+    methods = parts.methods(visit)
     cited = [key for key in REFERENCES if f"[{key}]" in methods]
     for n, key in enumerate(cited, start=1):
         methods = methods.replace(f"[{key}]", f"[{n}]")
@@ -351,7 +386,7 @@ def report_to_docx(
         design=parts.design,
         estimand=parts.estimand,
         table=f"Report: {parts.title}",
-        extra=provenance,
+        extra={**_ae_provenance(parts), **(provenance or {})},
     )
     add_provenance(document, record)
     return _bytes(document)

@@ -232,13 +232,30 @@ def patient_ae_timeline(
     events: pd.DataFrame,
     patient_id: str,
     visit_days: Mapping[str, float] | None = None,
+    scores: pd.DataFrame | None = None,
+    score_label: str = "",
 ) -> go.Figure:
     """One patient's adverse events as bars from onset to end over days since treatment
     (an arrow to the last visit when still ongoing), coloured and labelled by severity, with
     the visits as dotted lines; ``events`` from ``analysis.stats.adverse_events.patient_events``
-    and ``visit_days`` from ``analysis.stats.adverse_events.patient_visit_days``."""
-    fig = go.Figure()
+    and ``visit_days`` from ``analysis.stats.adverse_events.patient_visit_days``. With
+    ``scores`` (visit, value and optionally cohort_median: the Patient page's values of one
+    outcome) the outcome is drawn above the events on the same day axis."""
     visit_days = dict(visit_days or {})
+    with_scores = scores is not None and len(scores) > 0 and bool(visit_days)
+    n_events = int(events["start_day"].notna().sum()) if len(events) else 0
+    bar_rows = max(n_events, 1)
+    if with_scores:
+        score_px, bars_px = 230, 40 + 34 * bar_rows
+        fig = make_subplots(
+            rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+            row_heights=[score_px / (score_px + bars_px), bars_px / (score_px + bars_px)],
+        )  # fmt: skip
+        height = 190 + score_px + bars_px
+    else:
+        fig = go.Figure()
+        height = 200 + 36 * bar_rows
+    where = dict(row=2, col=1) if with_scores else {}
     last = max([0.0, *visit_days.values(), *events["start_day"].dropna(),
                 *events["end_day"].dropna()])  # fmt: skip
     labels = []
@@ -253,10 +270,10 @@ def patient_ae_timeline(
         colour = SEVERITY_COLOURS.get(level or 0, "#7F7F7F")
         label = f"{i + 1}. {row.term}"
         labels.append(label)
-        flags = [row.severity]
+        flags = [row.severity if pd.notna(row.severity) else "severity not recorded"]
         if row.serious is True:
             flags.append("serious")
-        if row.related != "not related":
+        if pd.notna(row.related) and row.related != "not related":
             flags.append(f"related: {row.related}")
         fig.add_trace(
             go.Bar(
@@ -270,32 +287,89 @@ def patient_ae_timeline(
                     + ("ongoing" if ongoing else f"{end:g}")
                     + f"<br>{', '.join(str(f) for f in flags)}<extra></extra>"
                 ),
-            )
+            ),
+            **where,
         )  # fmt: skip
+    if with_scores:
+        assert scores is not None
+        _score_traces(fig, scores, visit_days, patient_id, score_label)
     for visit, day in visit_days.items():
-        fig.add_vline(
-            x=day, line=dict(color="#555", dash="dot", width=1),
-            annotation=dict(text=str(visit), textangle=-90, yanchor="bottom", font_size=11),
+        fig.add_shape(
+            type="line", x0=day, x1=day, xref="x", yref="paper", y0=0, y1=1,
+            line=dict(color="#555", dash="dot", width=1),
         )  # fmt: skip
-    fig.add_vline(x=0, line=dict(color="#000", width=2))
+        fig.add_annotation(
+            x=day, y=1, xref="x", yref="paper", text=str(visit), showarrow=False,
+            textangle=-90, xanchor="center", yanchor="bottom", font=dict(size=11, color="#555"),
+        )  # fmt: skip
+    fig.add_shape(
+        type="line", x0=0, x1=0, xref="x", yref="paper", y0=0, y1=1,
+        line=dict(color="#000", width=2),
+    )  # fmt: skip
+    x_range = [min(0.0, *visit_days.values()) - 5, last * 1.25 + 10]
+    fig.update_xaxes(range=x_range)
+    fig.update_xaxes(title="Days since treatment", **where)
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels, **where)
+    title = (
+        f"Patient {patient_id}: {score_label.split('<br>')[0]} and adverse events"
+        if with_scores
+        else f"Adverse events of patient {patient_id}"
+    )
     fig.update_layout(
         template="plotly_white",
         font=_FONT,
         title=dict(
-            text=f"Adverse events of patient {patient_id} (hatched: ongoing at the last contact)",
+            text=title + "<br><sup>on days since treatment; bars: adverse events, coloured by "
+            "severity; hatched: ongoing at the last contact; dotted lines: visits</sup>",
             y=0.98,
             yanchor="top",
         ),
-        xaxis=dict(
-            title="Days since treatment",
-            range=[min(0.0, *visit_days.values(), 0.0) - 5, last * 1.25 + 10],
-        ),
-        yaxis=dict(autorange="reversed", categoryorder="array", categoryarray=labels),
-        height=200 + 36 * max(len(labels), 1),
-        margin=dict(l=260, r=40, t=120, b=50),
+        height=height,
+        margin=dict(l=260, r=40, t=150, b=50),
         barmode="overlay",
+        legend=dict(
+            orientation="h", yanchor="bottom", y=1.0 + 45 / (height - 200), xanchor="left", x=0
+        ),  # above the visit labels
     )
     if not labels:
-        fig.add_annotation(text="No adverse event with a start day recorded", showarrow=False,
-                           xref="paper", yref="paper", x=0.5, y=0.5)  # fmt: skip
+        fig.add_annotation(
+            text="No adverse event with a start day recorded", showarrow=False,
+            xref="x domain" if not with_scores else "x2 domain",
+            yref="y domain" if not with_scores else "y2 domain", x=0.5, y=0.5,
+        )  # fmt: skip
     return fig
+
+
+def _score_traces(
+    fig: go.Figure,
+    scores: pd.DataFrame,
+    visit_days: Mapping[str, float],
+    patient_id: str,
+    label: str,
+) -> None:
+    """The outcome of one patient (and the cohort median) at the patient's visit days, in the
+    timeline's first row."""
+    frame = scores.assign(day=scores["visit"].astype(str).map(dict(visit_days)))
+    frame = frame.loc[frame["day"].notna()].sort_values("day")
+    if "cohort_median" in frame:
+        fig.add_trace(
+            go.Scatter(
+                x=frame["day"], y=frame["cohort_median"], mode="lines",
+                line=dict(color="#0072B2", dash="dash"), name="cohort median",
+                customdata=frame["visit"],
+                hovertemplate="%{customdata} (day %{x:.0f}): %{y}<extra>cohort median</extra>",
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+    mine = frame.loc[frame["value"].notna()]
+    fig.add_trace(
+        go.Scatter(
+            x=mine["day"], y=mine["value"], mode="lines+markers",
+            line=dict(color="#D55E00", width=3), marker=dict(size=9),
+            name=f"patient {patient_id}", customdata=mine["visit"],
+            hovertemplate="%{customdata} (day %{x:.0f}): %{y}<extra>" + str(patient_id)
+            + "</extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    fig.update_yaxes(title=dict(text=label, standoff=4), row=1, col=1)

@@ -1,6 +1,7 @@
 """The printable view of one patient: a self-contained HTML page laid out for A4 portrait.
 
 One page, two at most: the pseudonymous ID, the data source with its SHA-256, the date printed,
+the adverse events when an AE table is loaded (at most MAX_PRINTED_EVENTS, the rest counted),
 the patient's attributes and status, and every outcome's chart with which way is better. The
 charts are the Patient page's (analysis.present.figures_followup.patient_panels), built for
 print: a fixed width that fits the page between its margins (so no chart is cut at the edge,
@@ -36,6 +37,8 @@ _ROW_GAP_PX = 52  # between rows of panels: visit labels, then the next row's tw
 _BLOCK_OVERHEAD_PX = _TOP_PX + _BOTTOM_PX  # per block, besides its rows
 _ROW_PX = (120, 185)  # the height of one row of panels, smallest and largest
 _BETTER = {"lower": "lower is better ↓", "higher": "higher is better ↑"}
+MAX_PRINTED_EVENTS = 12  # more would not leave the charts room on two pages
+_EVENTS_HEADER_PX, _EVENT_ROW_PX = 40, 24  # the adverse-event list's heading and each row
 
 
 def _direction_note(outcome: str, directions: Mapping[str, str] | None) -> str:
@@ -54,16 +57,17 @@ def print_figures(
     visits: list[str],
     patient_id: str,
     directions: Mapping[str, str] | None = None,
+    budget_px: int = CHART_BUDGET_PX,
 ) -> list[go.Figure]:
     """The patient's charts for print: blocks of up to four outcomes (two rows of two panels)
-    at a fixed width, panel height chosen so that every chart fits on two A4 pages, each panel
-    titled with which way is better."""
+    at a fixed width, panel height chosen so that every chart fits on two A4 pages (in
+    ``budget_px``), each panel titled with which way is better."""
     outcomes = list(dict.fromkeys(values["outcome"]))
     blocks = [
         outcomes[i : i + OUTCOMES_PER_BLOCK] for i in range(0, len(outcomes), OUTCOMES_PER_BLOCK)
     ]
     rows_total = sum(math.ceil(len(block) / 2) for block in blocks)
-    room = CHART_BUDGET_PX - _BLOCK_OVERHEAD_PX * len(blocks)
+    room = budget_px - _BLOCK_OVERHEAD_PX * len(blocks)
     row_px = int(min(_ROW_PX[1], max(_ROW_PX[0], room / max(1, rows_total))))
     row_px += _ROW_GAP_PX // 2  # each row carries half a gap (a block of one row: its title)
     figures = []
@@ -142,6 +146,25 @@ def _value_text(value: object) -> str:
     return str(value)
 
 
+def _events_html(events: pd.DataFrame | None) -> tuple[str, int]:
+    """The adverse-event list (analysis.present.safety_tables.patient_events_display) and the
+    height it takes from the charts, in px; nothing without an AE table."""
+    if events is None:
+        return "", 0
+    if events.empty:
+        return "<h2>Adverse events</h2><p>None recorded.</p>", _EVENTS_HEADER_PX
+    shown = events.head(MAX_PRINTED_EVENTS)
+    more = len(events) - len(shown)
+    note = (
+        f"<p class='caveat'>{more} more adverse event(s) are on the dashboard's Patient page.</p>"
+        if more > 0
+        else ""
+    )
+    table = shown.to_html(index=False, na_rep="", escape=True, border=0, classes="events")
+    text = "<h2>Adverse events (days since treatment)</h2>" + table + note
+    return text, _EVENTS_HEADER_PX + _EVENT_ROW_PX * (len(shown) + (1 if more > 0 else 0))
+
+
 def patient_html(
     profile: PatientProfile,
     visits: list[str],
@@ -151,11 +174,17 @@ def patient_html(
     synthetic: bool,
     printed: dt.datetime | None = None,
     directions: Mapping[str, str] | None = None,
+    adverse_events: pd.DataFrame | None = None,
 ) -> str:
     """A self-contained page for one patient, laid out for A4 portrait (one page, two at
-    most), with the charts drawn for print and plotly.js embedded once (works offline)."""
+    most), with the charts drawn for print and plotly.js embedded once (works offline);
+    ``adverse_events`` (the patient's list as shown on the Patient page) is printed after the
+    charts when given."""
     printed_text = stamp(printed or dt.datetime.now(dt.UTC)).replace("T", " ").replace("Z", " UTC")
-    figures = print_figures(profile.values, visits, profile.patient_id, directions)
+    events_html, events_px = _events_html(adverse_events)
+    figures = print_figures(
+        profile.values, visits, profile.patient_id, directions, CHART_BUDGET_PX - events_px
+    )
     charts = "".join(
         "<div class='chart'>"
         + fig.to_html(
@@ -179,6 +208,7 @@ def patient_html(
         short=html.escape(source_sha256[:12]),
         attributes=_attributes(profile.attributes),
         status=_status_table(profile.status),
+        events=events_html,
         charts=charts,
         caveat=html.escape(UNCONTROLLED_CAVEAT),
         margin=PAGE_MARGIN_MM,
@@ -209,6 +239,11 @@ table.status th, table.status td {{ border: 1px solid #ccc; padding: 2px 4px;
 table.status th {{ background: #f3f3f3; }}
 table.status td:nth-child(2), table.status td:nth-child(4), table.status td:nth-child(5),
 table.status td:nth-child(6) {{ text-align: right; white-space: nowrap; }}
+table.events {{ border-collapse: collapse; width: 100%; font-size: 8.5px; }}
+table.events th, table.events td {{ border: 1px solid #ccc; padding: 1px 3px; text-align: left;
+                                   vertical-align: top; }}
+table.events th {{ background: #f3f3f3; }}
+table.events td:nth-child(3), table.events td:nth-child(4) {{ text-align: right; }}
 .chart {{ break-inside: avoid; page-break-inside: avoid; margin: 2px 0; overflow: hidden; }}
 .caveat {{ font-size: 9px; color: #555; break-inside: avoid; }}
 @media print {{ body {{ width: auto; }} }}
@@ -225,5 +260,6 @@ table.status td:nth-child(6) {{ text-align: right; white-space: nowrap; }}
 <h2>Status at the last follow-up visit</h2>{status}
 <h2>Each outcome over time: this patient against the cohort</h2>
 {charts}
+{events}
 <p class="caveat">{caveat}</p>
 </body></html>"""

@@ -20,12 +20,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
+from analysis.ingest.adverse_events import AdverseEvents
 from analysis.ingest.dataset import Dataset
 from analysis.instruments import lookup
 from analysis.present.estimand import Estimand, change_estimand
 from analysis.present.figures_followup import lsmeans_over_time, waterfall
 from analysis.present.figures_missing import missingness_map_figure
 from analysis.present.format import format_p, number
+from analysis.present.safety_tables import (
+    CELL_NOTE,
+    aesi_display,
+    log_rank_sentence,
+    median_display,
+    rates_display,
+    summary_display,
+)
 from analysis.present.tables import (
     mmrm_contrast_table,
     mmrm_lsmeans_table,
@@ -40,6 +49,7 @@ from analysis.present.wording import (
     plain_sentence,
 )
 from analysis.references import REFERENCES
+from analysis.stats.adverse_events import SUMMARY_ITEMS, SafetyTables, safety_tables
 from analysis.stats.arms import (
     ArmComparison,
     ArmDesign,
@@ -49,10 +59,28 @@ from analysis.stats.arms import (
     resolve_arms,
     responders_by_arm,
 )
+from analysis.stats.cohort import SMALL_GROUP_DEFAULT
 from analysis.stats.compare import Comparison, compare_visits
 from analysis.stats.longitudinal import MMRMSpec, OutcomeModel, fit_outcome_model
 from analysis.stats.missingness import missingness_summary
 from analysis.stats.responders import ResponderAnalysis, responder_analysis
+from analysis.stats.time_to_event import TimeToEvent, time_to_event
+
+# Figure heights (px): the model's means, the waterfall, the missingness map. Small enough
+# that the map stays on page 2 and the time-to-response and safety sections fit on 4 A4 pages.
+FIGURE_PX = (300, 260, 350)
+REPORT_RESPONSE_THRESHOLD = "30%"  # time to first response: IMMPACT moderate improvement
+REPORT_RATE_ITEMS = SUMMARY_ITEMS[:1]  # exposure-adjusted rate of any AE (the page: more)
+INTERVAL_NOTE_SHORT = (
+    "A response is seen only at a visit: each is placed at the visit where it was first seen, "
+    "so times are overestimated by up to one visit interval and patients seen at the same "
+    "visits share a time (interval censoring)."
+)
+SAFETY_CAVEAT = (
+    "Adverse events are counted as recorded, with the relation to the cells or the procedure "
+    "that the investigators gave; a difference in counts between arms does not show that the "
+    "treatment caused the events."
+)
 
 
 @dataclass
@@ -65,6 +93,8 @@ class ReportInput:
     source_fingerprint: str = "not available"  # SHA-256 of the file's bytes
     cohort_sentence: str = ""
     design: ArmDesign | None = None  # None: recognised from the data
+    adverse_events: AdverseEvents | None = None  # the AE table: a safety section when given
+    min_cell: int = SMALL_GROUP_DEFAULT  # small-cell suppression of the safety and time tables
 
 
 def fingerprint(data: bytes | None) -> str:
@@ -107,6 +137,9 @@ def methods_paragraph(
     label: str,
     visit: str,
     used: dict[str, bool],
+    time_to_response: TimeToEvent | None = None,
+    safety: SafetyTables | None = None,
+    min_cell: int = SMALL_GROUP_DEFAULT,
 ) -> str:
     """What ran and why, from the results themselves (not a template of everything possible)."""
     first = next(iter(comparisons.values()))
@@ -171,6 +204,25 @@ def methods_paragraph(
             "(Welch's t-test) and by analysis of covariance adjusted for baseline [vickers2001]; "
             "responder rates by their difference with Newcombe's interval [newcombe1998]."
         )
+    if time_to_response is not None:
+        parts.append(
+            f"Time to first response ({time_to_response.rule.label}) was estimated per arm by "
+            "Kaplan-Meier [kaplan_meier1958], the median with Brookmeyer and Crowley's interval "
+            "[brookmeyer_crowley1982], censored at the last visit with a value, and compared "
+            "between arms by the log-rank test [mantel1966] as R's survival package does "
+            "[r_survival]; a response is placed at the visit where it was first seen "
+            "[lindsey_ryan1998]."
+        )
+    if safety is not None:
+        parts.append(
+            "Adverse events: patients with at least one event among those at risk, and events, "
+            "per arm [isscr2021]; events of special interest matched by term "
+            "[wang2021_msc_safety]"
+            + ("; risk differences with Newcombe's interval [newcombe1998]"
+               if safety.comparator is not None else "")
+            + "; rates per 100 patient-years with exact Poisson intervals [garwood1936]; "
+            f"counts of 1 to {min_cell - 1} suppressed."
+        )  # fmt: skip
     parts.append(
         "Only one outcome and visit are reported here; p-values are not adjusted for multiplicity."
     )
@@ -299,6 +351,23 @@ class ReportParts:
     estimand: Estimand
     question: str
     used: dict[str, bool]
+    time_to_response: TimeToEvent | None = None  # time to first response (30%), per arm
+    safety: SafetyTables | None = None  # with an AE table
+    adverse_events: AdverseEvents | None = None
+    min_cell: int = SMALL_GROUP_DEFAULT
+
+    def methods(self, visit: str) -> str:
+        """The methods paragraph of this report (citation keys in brackets)."""
+        return methods_paragraph(
+            self.model, self.comparisons, self.label, visit, self.used,
+            self.time_to_response, self.safety, self.min_cell,
+        )  # fmt: skip
+
+    def hidden_arms(self) -> set[str]:
+        """Arms of the time-to-response analysis smaller than ``min_cell`` (suppressed)."""
+        if self.time_to_response is None:
+            return set()
+        return {a for a, f in self.time_to_response.fits.items() if f.n < self.min_cell}
 
 
 def report_parts(data: ReportInput) -> ReportParts:
@@ -350,6 +419,14 @@ def report_parts(data: ReportInput) -> ReportParts:
         " and ".join([*design.treated, str(design.comparator)]) if design.has_arms else
         "all patients"
     )  # fmt: skip
+    ttr = None
+    if inst.direction is not None:
+        try:
+            ttr = time_to_event(ds, outcome, REPORT_RESPONSE_THRESHOLD, design, landmarks=[])
+        except ValueError:
+            ttr = None
+    ae = data.adverse_events
+    safety = safety_tables(ds, design, ae) if ae is not None else None
     return ReportParts(
         title=f"{label}: {ds.baseline} to {visit}",
         label=label,
@@ -362,6 +439,83 @@ def report_parts(data: ReportInput) -> ReportParts:
         estimand=estimand,
         question=f"Question: how did {label} change from {ds.baseline} to {visit} in {arms_text}?",
         used=used,
+        time_to_response=ttr,
+        safety=safety,
+        adverse_events=ae,
+        min_cell=data.min_cell,
+    )
+
+
+def time_to_response_table(parts: ReportParts) -> pd.DataFrame:
+    """Per arm: patients, first responses, censored, median days with its 95% CI (small arms
+    suppressed)."""
+    assert parts.time_to_response is not None
+    return median_display(parts.time_to_response, parts.hidden_arms())
+
+
+def time_to_response_heading(parts: ReportParts) -> str:
+    """'Time to first response (≥30% improvement)'."""
+    assert parts.time_to_response is not None
+    return f"Time to first response ({parts.time_to_response.rule.label})"
+
+
+def time_to_response_text(parts: ReportParts) -> str:
+    """The log-rank sentence (or why there is none) and the short interval-censoring note."""
+    analysis = parts.time_to_response
+    assert analysis is not None
+    test = log_rank_sentence(analysis) if not parts.hidden_arms() else (
+        "No log-rank test shown: an arm is smaller than the small-group threshold."
+    )  # fmt: skip
+    return f"Kaplan-Meier estimates, days since treatment; 95% CI as R's survfit. {test} " + (
+        INTERVAL_NOTE_SHORT
+    )
+
+
+def safety_intro(parts: ReportParts) -> str:
+    """Where the adverse events come from, the patients at risk and their follow-up."""
+    tables, ae = parts.safety, parts.adverse_events
+    assert tables is not None and ae is not None
+    at_risk = "; ".join(
+        f"{arm}: {tables.n_at_risk[arm]} patients, {number(tables.patient_years[arm], 1)} "
+        "patient-years"
+        for arm in tables.arms
+    )
+    outside = (
+        f" {tables.n_events_outside} event(s) of patients outside the cohort are not counted."
+        if tables.n_events_outside
+        else ""
+    )
+    return (
+        f"Adverse events from {ae.source_name}"
+        + (" (synthetic: not real patients)" if ae.synthetic and "synthetic" not in
+           ae.source_name.lower() else "")
+        + f": {len(tables.events)} events counted. At risk: {at_risk}.{outside}"
+    )  # fmt: skip
+
+
+def safety_report_tables(parts: ReportParts) -> list[tuple[str, pd.DataFrame]]:
+    """The report's safety tables with their captions: the summary, the events of special
+    interest (without the matched terms) and the exposure-adjusted rate of any adverse event;
+    small cells suppressed."""
+    tables = parts.safety
+    assert tables is not None
+    cell = parts.min_cell
+    aesi = aesi_display(tables, False, cell).drop(columns="terms matched")
+    rates = rates_display(tables, False, cell)
+    rates = rates.loc[rates[""].isin(REPORT_RATE_ITEMS)].reset_index(drop=True)
+    return [
+        ("Adverse events per arm", summary_display(tables, False, cell)),
+        ("Adverse events of special interest", aesi),
+        ("Adverse events per 100 patient-years (exact 95% CI)", rates),
+    ]
+
+
+def safety_notes(parts: ReportParts) -> str:
+    """The cell note and the caveat under the safety tables."""
+    return (
+        CELL_NOTE
+        + f" Counts of 1 to {parts.min_cell - 1} are shown as <{parts.min_cell}. "
+        + SAFETY_CAVEAT
     )
 
 
@@ -372,7 +526,7 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
     parts = report_parts(data)
     label, design, comparisons = parts.label, parts.design, parts.comparisons
     by_arm, responders, rates, model = parts.by_arm, parts.responders, parts.rates, parts.model
-    estimand, used = parts.estimand, parts.used
+    estimand = parts.estimand
     answer = (
         "<section class='answer'><h2>The answer</h2>"
         + _p(parts.question)
@@ -399,15 +553,15 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
     figures = "<section class='figures'><h2>Figures</h2>"
     if model is not None and model.result.converged:
         figures += _p(mmrm_sentence(model, label)) + _figure(
-            lsmeans_over_time(model, axis=visit_axis(ds.visits, ds.long)), height=320
+            lsmeans_over_time(model, axis=visit_axis(ds.visits, ds.long)), height=FIGURE_PX[0]
         )
     shown_arm = next(iter(comparisons))
     if shown_arm in responders and not responders[shown_arm].rates.empty:
-        figures += _figure(waterfall(responders[shown_arm]))
+        figures += _figure(waterfall(responders[shown_arm]), height=FIGURE_PX[1])
     if shown_arm:
         figures += _p(f"The waterfall shows the {shown_arm} arm.")
     gaps = missingness_summary(ds, outcome, design)
-    figures += _figure(missingness_map_figure(gaps.map), height=380)
+    figures += _figure(missingness_map_figure(gaps.map), height=FIGURE_PX[2])
     figures += "</section>"
 
     tables = "<section class='tables'><h2>Tables</h2>"
@@ -422,8 +576,9 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
             tables += _table(mmrm_contrast_table(model))
     tables += "<h3>Data</h3>" + _table(ds.completeness())
     tables += "</section>"
+    tables += _time_and_safety_html(parts)
 
-    methods = methods_paragraph(model, comparisons, label, visit, used)
+    methods = parts.methods(visit)
     cited = [key for key in REFERENCES if f"[{key}]" in methods]
     numbered = {key: i + 1 for i, key in enumerate(cited)}
     for key, n in numbered.items():
@@ -452,6 +607,23 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
     )
 
 
+def _time_and_safety_html(parts: ReportParts) -> str:
+    """The time-to-response and safety sections (compact: tables and a few sentences)."""
+    out = ""
+    if parts.time_to_response is not None:
+        out += (
+            "<section class='compact'><h3>" + html.escape(time_to_response_heading(parts))
+            + "</h3>" + _table(time_to_response_table(parts))
+            + f"<p class='note'>{html.escape(time_to_response_text(parts))}</p></section>"
+        )  # fmt: skip
+    if parts.safety is not None:
+        out += "<section class='compact safety'><h2>Safety</h2>" + _p(safety_intro(parts))
+        for caption, frame in safety_report_tables(parts):
+            out += f"<h3>{html.escape(caption)}</h3>" + _table(frame)
+        out += f"<p class='note'>{html.escape(safety_notes(parts))}</p></section>"
+    return out
+
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{title}</title>
@@ -470,11 +642,15 @@ table.data th, table.data td {{ border: 1px solid #ccc; padding: 2px 6px; text-a
                                 vertical-align: top; }}
 table.data th {{ background: #f3f3f3; }}
 .figure {{ margin: 0.4em 0; }}
+.note {{ color: #444; font-size: 0.85em; }}
+section.compact table.data {{ font-size: 0.8em; }}
 @page {{ size: A4; margin: 12mm; }}
 @media print {{
   body {{ margin: 0; max-width: none; font-size: 11px; }}
-  section.figures, section.methods {{ page-break-before: always; }}
+  section.figures {{ page-break-before: always; }}
   .figure, table.data, h3 {{ page-break-inside: avoid; }}
+  ol.refs {{ columns: 2; column-gap: 1.5em; font-size: 0.8em; padding-left: 1.6em; }}
+  ol.refs li {{ break-inside: avoid; }}
   h2, h3 {{ page-break-after: avoid; }}
 }}
 </style>

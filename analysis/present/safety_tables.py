@@ -413,3 +413,298 @@ def suppressed_record(
                 risk_comparator=None, difference=None, ci_low=None, ci_high=None,
             )  # fmt: skip
     return record
+
+
+# ---- numeric versions, for CSV and XLSX exports ---------------------------------------------
+# Counts are integers (nullable: a suppressed small cell is empty, with ``suppressed`` true),
+# shares, rates, ratios and intervals are floats; text is ASCII (numeric_tables.finish).
+
+AE_COUNT_COLUMNS = ("patients", "n", "events", "patients_comparator", "n_comparator", "n_risk",
+                    "censored", "n_events")  # fmt: skip
+NEWCOMBE_METHOD = "Newcombe hybrid score (method 10)"
+GARWOOD_METHOD = "exact Poisson (Garwood)"
+RATE_RATIO_TEST = "exact conditional (binomial) test of two Poisson rates"
+
+
+def _finish_counts(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``finish`` with the AE counts as nullable integers."""
+    from analysis.present.numeric_tables import finish
+
+    frame = frame.reindex(columns=columns)
+    for column in AE_COUNT_COLUMNS:
+        if column in frame:
+            numbers = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+            frame[column] = numbers.round().astype("Int64")
+    if "suppressed" in frame:
+        frame["suppressed"] = frame["suppressed"].fillna(False).astype(bool)
+    return finish(frame, columns)
+
+
+_PER_ARM_COLUMNS = [
+    "item", "category", "arm", "comparator", "statistic", "patients", "n", "events",
+    "patients_comparator", "n_comparator", "estimate", "ci_low", "ci_high", "ci_level",
+    "ci_method", "unit", "suppressed",
+]  # fmt: skip
+
+
+def _per_arm_numeric(
+    tables: SafetyTables,
+    frame: pd.DataFrame,
+    key: str,
+    show_small: bool,
+    min_cell: int,
+    with_difference: bool = True,
+    statistic: str = "patients with at least one event (% of patients at risk)",
+) -> pd.DataFrame:
+    """Per item and arm: patients with the event, patients at risk, events and the share (%);
+    then, per treated arm, the risk difference with Newcombe's interval (percentage points)."""
+    rows: list[dict[str, object]] = []
+    for record in frame.to_dict("records"):
+        k, n = int(record["patients"]), int(record["n"])
+        events = record.get("events")
+        hide = _small(k, min_cell, show_small) or (
+            events is not None and not pd.isna(events) and _small(int(events), min_cell, show_small)
+        )
+        rows.append({
+            "item": record[key], "category": record.get("category", ""), "arm": record["arm"],
+            "statistic": statistic, "patients": None if hide else k, "n": n,
+            "events": None if hide or events is None or pd.isna(events) else int(events),
+            "estimate": None if hide or not n else 100 * k / n, "unit": "%", "suppressed": hide,
+        })  # fmt: skip
+    if with_difference and tables.comparator is not None and not tables.differences.empty:
+        keys = set(frame[key].astype(str))
+        for d in tables.differences.to_dict("records"):
+            if str(d["item"]) not in keys:
+                continue
+            hide = _small(int(d["patients_arm"]), min_cell, show_small) or _small(
+                int(d["patients_comparator"]), min_cell, show_small
+            )
+            rows.append({
+                "item": d["item"], "arm": d["arm"], "comparator": d["comparator"],
+                "statistic": "risk difference (arm minus comparator)",
+                "patients": None if hide else d["patients_arm"], "n": d["n_arm"],
+                "patients_comparator": None if hide else d["patients_comparator"],
+                "n_comparator": d["n_comparator"],
+                "estimate": None if hide else d["difference"],
+                "ci_low": None if hide else d["ci_low"], "ci_high": None if hide else d["ci_high"],
+                "ci_level": 0.95, "ci_method": NEWCOMBE_METHOD, "unit": "percentage points",
+                "suppressed": hide,
+            })  # fmt: skip
+    columns = [c for c in _PER_ARM_COLUMNS if c != "category" or key == "key"]
+    return _finish_counts(pd.DataFrame(rows), columns)
+
+
+def summary_numeric(
+    tables: SafetyTables, show_small: bool = False, min_cell: int = SMALL_GROUP_DEFAULT
+) -> pd.DataFrame:
+    """The AE summary as numbers: per item and arm, then the risk differences."""
+    return _per_arm_numeric(tables, tables.summary, "item", show_small, min_cell)
+
+
+def aesi_numeric(
+    tables: SafetyTables, show_small: bool = False, min_cell: int = SMALL_GROUP_DEFAULT
+) -> pd.DataFrame:
+    """Adverse events of special interest as numbers: per event and arm, then the differences."""
+    return _per_arm_numeric(tables, tables.aesi, "aesi", show_small, min_cell)
+
+
+def by_term_numeric(
+    tables: SafetyTables, show_small: bool = False, min_cell: int = SMALL_GROUP_DEFAULT
+) -> pd.DataFrame:
+    """Body systems and terms as numbers (``item`` is the term, or '(all terms)')."""
+    frame = tables.by_term.copy()
+    if frame.empty:
+        return _per_arm_numeric(tables, frame.assign(key=[]), "key", show_small, min_cell, False)
+    frame["key"] = frame["term"].where(frame["level"] == "term", ALL_TERMS)
+    return _per_arm_numeric(tables, frame, "key", show_small, min_cell, with_difference=False)
+
+
+def severity_numeric(
+    tables: SafetyTables, show_small: bool = False, min_cell: int = SMALL_GROUP_DEFAULT
+) -> pd.DataFrame:
+    """Patients by their worst severity, as numbers (``item`` is the severity)."""
+    frame = tables.by_severity.rename(columns={"severity": "item"})
+    shown = _per_arm_numeric(
+        tables, frame, "item", show_small, min_cell, with_difference=False,
+        statistic=f"patients by their worst {tables.scale} (% of patients at risk)",
+    )  # fmt: skip
+    return shown.drop(columns="events")
+
+
+def rates_numeric(
+    tables: SafetyTables, show_small: bool = False, min_cell: int = SMALL_GROUP_DEFAULT
+) -> pd.DataFrame:
+    """Events per 100 patient-years with exact Poisson intervals per arm, then each treated
+    arm's rate ratio to the comparator with its exact interval and p-value."""
+    rows: list[dict[str, object]] = []
+    hidden: set[str] = set()
+    for r in tables.rates.to_dict("records"):
+        hide = _small(int(r["events"]), min_cell, show_small)
+        if hide:
+            hidden.add(str(r["item"]))
+        rows.append({
+            "item": r["item"], "arm": r["arm"], "statistic": "events per 100 patient-years",
+            "events": None if hide else r["events"], "patient_years": r["patient_years"],
+            "estimate": None if hide else r["rate"], "ci_low": None if hide else r["ci_low"],
+            "ci_high": None if hide else r["ci_high"], "ci_level": 0.95,
+            "ci_method": GARWOOD_METHOD, "unit": "per 100 patient-years", "suppressed": hide,
+        })  # fmt: skip
+    for r in tables.rate_ratios.to_dict("records"):
+        hide = str(r["item"]) in hidden
+        rows.append({
+            "item": r["item"], "arm": r["arm"], "comparator": r["comparator"],
+            "statistic": "rate ratio (arm / comparator)",
+            "estimate": None if hide else r["ratio"], "ci_low": None if hide else r["ci_low"],
+            "ci_high": None if hide else r["ci_high"], "ci_level": 0.95,
+            "ci_method": RATE_RATIO_TEST, "p_value": None if hide else r["p_value"],
+            "test": RATE_RATIO_TEST, "unit": "ratio", "suppressed": hide,
+        })  # fmt: skip
+    columns = ["item", "arm", "comparator", "statistic", "events", "patient_years", "estimate",
+               "ci_low", "ci_high", "ci_level", "ci_method", "p_value", "test", "unit",
+               "suppressed"]  # fmt: skip
+    out = _finish_counts(pd.DataFrame(rows), columns)
+    out["patient_years"] = pd.to_numeric(out["patient_years"], errors="coerce").astype(float)
+    return out
+
+
+def median_numeric(
+    analysis: TimeToEvent, hidden: set[str] | frozenset[str] = frozenset()
+) -> pd.DataFrame:
+    """Median time to the event per arm with R's 95% interval (days) and the log-rank p."""
+    test = analysis.log_rank
+    rows = []
+    for r in analysis.medians.to_dict("records"):
+        hide = str(r["arm"]) in hidden
+        rows.append({
+            "outcome": analysis.outcome, "endpoint": analysis.endpoint,
+            "threshold": analysis.rule.label, "arm": r["arm"], "n": None if hide else r["n"],
+            "n_events": None if hide else r["events"],
+            "censored": None if hide else r["censored"],
+            "estimate": None if hide else r["median"], "ci_low": None if hide else r["ci_low"],
+            "ci_high": None if hide else r["ci_high"], "ci_level": 0.95,
+            "ci_method": "Brookmeyer-Crowley, log transform (R survfit)",
+            "p_value": None if test is None else test.p_value,
+            "test": "" if test is None else "log-rank (R survdiff)", "unit": "days",
+            "suppressed": hide,
+        })  # fmt: skip
+    columns = ["outcome", "endpoint", "threshold", "arm", "n", "n_events", "censored",
+               "estimate", "ci_low", "ci_high", "ci_level", "ci_method", "p_value", "test",
+               "unit", "suppressed"]  # fmt: skip
+    return _finish_counts(pd.DataFrame(rows), columns)
+
+
+def landmark_numeric(
+    analysis: TimeToEvent, hidden: set[str] | frozenset[str] = frozenset()
+) -> pd.DataFrame:
+    """The share with a first response (1 − S) or still responding (S) at each day, in %,
+    with its 95% interval and the patients still at risk."""
+    response = analysis.endpoint == "response"
+    rows = []
+    for r in analysis.landmarks.to_dict("records"):
+        if str(r["arm"]) in hidden:
+            continue
+        s, low, high = r["survival"], r["ci_low"], r["ci_high"]
+        if response:
+            s, low, high = (None if x is None or pd.isna(x) else 1 - x for x in (s, high, low))
+        rows.append({
+            "outcome": analysis.outcome, "endpoint": analysis.endpoint, "arm": r["arm"],
+            "day": r["time"], "n_risk": r["n_risk"],
+            "statistic": "share with a first response" if response else "share still responding",
+            "estimate": _pct(s), "ci_low": _pct(low), "ci_high": _pct(high), "ci_level": 0.95,
+            "ci_method": "Kaplan-Meier, Greenwood variance, log transform", "unit": "%",
+        })  # fmt: skip
+    columns = ["outcome", "endpoint", "arm", "day", "n_risk", "statistic", "estimate", "ci_low",
+               "ci_high", "ci_level", "ci_method", "unit"]  # fmt: skip
+    out = _finish_counts(pd.DataFrame(rows), columns)
+    out["day"] = pd.to_numeric(out["day"], errors="coerce").astype(float)
+    return out
+
+
+def cox_numeric(analysis: TimeToEvent) -> pd.DataFrame:
+    """Hazard ratios with Wald 95% intervals and p-values (R's coxph, Efron ties)."""
+    columns = ["outcome", "endpoint", "term", "estimate", "ci_low", "ci_high", "ci_level",
+               "p_value", "test", "n", "n_events", "unit"]  # fmt: skip
+    if analysis.cox is None:
+        return _finish_counts(pd.DataFrame(), columns)
+    rows = [
+        {"outcome": analysis.outcome, "endpoint": analysis.endpoint, "term": r["term"],
+         "estimate": r["hazard_ratio"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+         "ci_level": 0.95, "p_value": r["p_value"], "test": "Wald (Cox model, Efron ties)",
+         "n": analysis.cox.n, "n_events": analysis.cox.n_events, "unit": "hazard ratio"}
+        for r in analysis.cox.coefficients.to_dict("records")
+    ]  # fmt: skip
+    return _finish_counts(pd.DataFrame(rows), columns)
+
+
+def time_to_event_provenance(analysis: TimeToEvent) -> dict[str, object]:
+    """What a time-to-event export's provenance adds: outcome, endpoint, threshold, times."""
+    return {
+        "outcome": analysis.outcome,
+        "endpoint": analysis.endpoint,
+        "response_threshold": analysis.rule.label,
+        "time_origin": "treatment (day 0)"
+        if analysis.endpoint == "response" or analysis.origin == "treatment"
+        else "first response",
+        "time_source": analysis.time_source,
+        "cox_covariates": list(analysis.covariates),
+        "interval_censoring": INTERVAL_CENSORING_NOTE,
+    }
+
+
+# ---- one patient's adverse events (the Patient page and its printable view) -----------------
+
+PATIENT_AE_COLUMNS = ["term", "category", "start day", "end day", "severity", "serious",
+                      "related", "outcome", "special interest"]  # fmt: skip
+
+
+def _day_text(x: object) -> str:
+    return "" if x is None or pd.isna(x) else number(float(x), 0)  # type: ignore[arg-type]
+
+
+def patient_events_display(events: pd.DataFrame, scale: str = "severity") -> pd.DataFrame:
+    """One patient's adverse events as shown: term, body system, start and end day (ongoing
+    when there is no end), severity or grade, serious, related, outcome, special interest."""
+    if events.empty:
+        return pd.DataFrame(columns=PATIENT_AE_COLUMNS)
+    severity = events["severity"].where(events["severity"].notna(), "not recorded")
+    if scale == "grade":
+        severity = [
+            f"grade {int(level)}" if pd.notna(level) else "not recorded"
+            for level in events["severity_level"]
+        ]
+    return pd.DataFrame({
+        "term": events["term"].astype(str),
+        "category": events["category"].fillna("").astype(str),
+        "start day": events["start_day"].map(_day_text),
+        "end day": [
+            "ongoing" if pd.isna(end) else _day_text(end) for end in events["end_day"]
+        ],
+        "severity": list(severity),
+        "serious": events["serious"].map(
+            lambda s: "not recorded" if s is None or pd.isna(s) else ("yes" if s else "no")
+        ),
+        "related": events["related"].fillna("not recorded").astype(str),
+        "outcome": events["outcome"].fillna("").astype(str),
+        "special interest": (
+            events["special interest"].astype(str) if "special interest" in events else ""
+        ),
+    }).rename(columns={"severity": "grade" if scale == "grade" else "severity"})  # fmt: skip
+
+
+def patient_events_numeric(events: pd.DataFrame) -> pd.DataFrame:
+    """One patient's adverse events as numbers: days as floats, severity level as an integer,
+    serious as true/false."""
+    from analysis.present.numeric_tables import finish
+
+    columns = [
+        "patient_id", "term", "category", "start_day", "end_day", "severity_level", "severity",
+        "serious", "related", "outcome", "action", "special interest",
+    ]  # fmt: skip
+    frame = events.reindex(columns=columns).copy()
+    for column in ("start_day", "end_day"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["severity_level"] = (
+        pd.to_numeric(frame["severity_level"], errors="coerce").round().astype("Int64")
+    )
+    frame["serious"] = frame["serious"].astype("boolean")
+    return finish(frame, columns)

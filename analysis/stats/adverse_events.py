@@ -9,8 +9,9 @@
   events per arm, as the ISSCR Guidelines (2021, recommendation 3.4.3.2) ask.
 - **By body system and term** (sorted by the number of patients), **by maximum severity**
   (each patient counted once, at the worst severity recorded).
-- **Adverse events of special interest** for cell therapy (``AESI_RULES``): matched by term
-  with regular expressions that are shown and can be edited.
+- **Adverse events of special interest** for cell therapy (``AESI_RULES``, from the registry's
+  ``analysis.instruments.AESI_DEFINITIONS``): matched by term with regular expressions that
+  are shown and can be edited.
 - **Exposure-adjusted event rates**: events per 100 patient-years of follow-up with exact
   Poisson CIs (Garwood 1936; R: poisson.test(k, T)), and the rate ratio of each treated arm
   to the comparator with its exact conditional CI (R: poisson.test(c(k1, k0), c(T1, T0))).
@@ -31,6 +32,7 @@ from scipy import stats
 from analysis.ingest.adverse_events import RELATED_LEVELS, AdverseEvents
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.visits import nominal_day
+from analysis.instruments import AESI_DEFINITIONS
 from analysis.stats.arms import ArmDesign
 
 ALL = "all patients"
@@ -69,51 +71,9 @@ class AesiRule:
         )
 
 
-# The project's registry of adverse events of special interest for MSC therapy in DPN.
-AESI_RULES: tuple[AesiRule, ...] = (
-    AesiRule(
-        "Fever",
-        r"\b(fever|pyrexia|febrile|hyperthermia|hyperpyrexia)\b|(body )?temperature "
-        r"(increased|elevated|raised)",
-        r"hay fever",
-        "Transient fever is the signal of MSC administration (Wang et al. 2021: OR 3.65).",
-    ),
-    AesiRule(
-        "Injection- or administration-site reaction",
-        r"(injection|infusion|administration|application|implant(ation)?|catheter|puncture)"
-        r"[- ]site|infusion[- ]related reaction|\bsite (reaction|pain|swelling|erythema|"
-        r"ha?ematoma|bruising|induration|inflammation)",
-        "",
-        "Administration-site events are more frequent after MSC (Wang et al. 2021: OR 1.98).",
-    ),
-    AesiRule(
-        "Infection",
-        r"infect|sepsis|septic|cellulitis|abscess|pneumonia|bacter(a)?emia|osteomyelitis|"
-        r"gangrene|erysipelas|\buti\b|bronchitis|pharyngitis|cystitis|pyelonephritis|"
-        r"influenza|herpes|zoster|candid|covid",
-        r"non-?infect",
-        "Immunomodulation by the cells; diabetic foot infection is common in DPN.",
-    ),
-    AesiRule(
-        "Thromboembolic event",
-        r"thrombo|embol|\bdvt\b|deep vein|stroke|cerebrovascular accident|cerebral infarct|"
-        r"myocardial infarct|transient isch(a)?emic attack|\btia\b|arterial occlusion",
-        r"thrombocyt",
-        "MSC express tissue factor (procoagulant); intra-arterial delivery can embolise.",
-    ),
-    AesiRule(
-        "Malignancy",
-        r"malignan|cancer|carcinoma|sarcoma|lymphoma|leuk(a)?emia|melanoma|myeloma|"
-        r"neoplasm|tumou?r|metasta|blastoma",
-        r"benign",
-        "Theoretical tumour promotion by the cells: follow-up over years.",
-    ),
-    AesiRule(
-        "Hypoglycaemia",
-        r"hypoglyc|low blood (sugar|glucose)|blood glucose decreased",
-        "",
-        "Patients with diabetes: glucose control may change with treatment and follow-up.",
-    ),
+# The rules of the project's registry (analysis.instruments, AESI_DEFINITIONS), as matchers.
+AESI_RULES: tuple[AesiRule, ...] = tuple(
+    AesiRule(d.name, d.pattern, d.exclude, d.why) for d in AESI_DEFINITIONS
 )
 RULE_COLUMNS = {
     "name": "event of special interest",

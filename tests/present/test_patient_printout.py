@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 
 from analysis.ingest.pipeline import load_demo
@@ -128,3 +129,59 @@ def test_printed_on_at_most_two_a4_pages_with_nothing_cut(profile, demo, tmp_pat
         assert SHA[:12] in text
         assert "A change here shows what happened to these patients" in text  # the last line
         assert text.count("is better") >= len(set(profile.values["outcome"])) - 1
+
+
+@pytest.fixture(scope="module")
+def many_events():
+    """Patient SYN-134's demo adverse events (5), repeated to 15 rows: more than are printed."""
+    from analysis.ingest.adverse_events import load_demo_adverse_events
+    from analysis.present.safety_tables import patient_events_display
+    from analysis.stats.adverse_events import patient_events
+
+    ae = load_demo_adverse_events().table
+    shown = patient_events_display(patient_events(ae, "SYN-134"), ae.scale)
+    return shown, ae.scale
+
+
+def test_adverse_events_are_listed_under_the_status(demo, many_events):
+    shown, _ = many_events
+    profile = patient_profile(demo, "SYN-134")
+    text = _page(profile, demo, adverse_events=shown)
+    assert "<h2>Adverse events (days since treatment)</h2>" in text
+    assert text.count("<td>Hypoglycaemia</td>") == 4  # two events: term and special interest
+    assert "<td>Pyrexia</td>" in text and "<td>Fever</td>" in text
+    assert "<th>grade</th>" in text and "<td>grade 2</td>" in text
+    assert "more adverse event(s)" not in text
+    crowded = _page(profile, demo, adverse_events=pd.concat([shown] * 3, ignore_index=True))
+    assert "3 more adverse event(s) are on the dashboard's Patient page." in crowded
+    assert "Adverse events" not in _page(profile, demo)  # no AE table: nothing said
+    empty = _page(profile, demo, adverse_events=shown.iloc[0:0])
+    assert "<h2>Adverse events</h2><p>None recorded.</p>" in empty
+
+
+def test_printed_with_adverse_events_on_at_most_two_a4_pages(demo, many_events, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed: the print test needs it")
+    shown, _ = many_events
+    profile = patient_profile(demo, "SYN-134")
+    page_file = tmp_path / "patient.html"
+    crowded = pd.concat([shown] * 3, ignore_index=True)  # 15 events: 12 printed, 3 counted
+    page_file.write_text(_page(profile, demo, adverse_events=crowded), encoding="utf-8")
+    n_charts = len(print_figures(profile.values, demo.visits, "SYN-134"))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": PRINTABLE_PX, "height": 1000})
+            page.goto(page_file.as_uri())
+            page.wait_for_function(
+                "n => document.querySelectorAll('.chart .main-svg').length >= 2 * n",
+                arg=n_charts,
+                timeout=60_000,
+            )
+            assert page.evaluate("document.documentElement.scrollWidth") <= PRINTABLE_PX
+            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        finally:
+            browser.close()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 2, pages

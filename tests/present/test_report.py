@@ -129,3 +129,87 @@ def test_report_prints_on_four_a4_pages_in_a_real_browser(report_html):
     assert rendered >= 3
     assert pdf[:4] == b"%PDF"
     assert 1 <= _pdf_pages(pdf) <= 4
+
+
+@pytest.fixture(scope="module")
+def safety_report(tmp_path_factory):
+    """The CLI's report with the demo AE table (--ae)."""
+    from analysis.ingest.adverse_events import DEMO_AE_PATH
+
+    path = tmp_path_factory.mktemp("report") / "report_ae.html"
+    code = main(["report", str(DEMO_PATH), "--out", str(path), "--outcome", "pain_nrs",
+                 "--visit", "m6", "--ae", str(DEMO_AE_PATH)])  # fmt: skip
+    assert code == 0
+    return path
+
+
+def test_report_has_time_to_response_and_safety_sections(safety_report):
+    from analysis.ingest.adverse_events import load_demo_adverse_events
+    from analysis.stats.adverse_events import safety_tables
+    from analysis.stats.arms import resolve_arms
+    from analysis.stats.time_to_event import time_to_event
+
+    text = safety_report.read_text(encoding="utf-8")
+    dataset = load_demo().dataset
+    design = resolve_arms(dataset)
+    analysis = time_to_event(dataset, "pain_nrs", "30%", design)
+    medians = analysis.medians.set_index("arm")
+    section = text[text.index("Time to first response (≥30% improvement)") :]
+    assert f"<td>{medians.loc['MSC', 'median']:.0f}</td>" in section
+    assert "Log-rank test between arms" in section and "interval censoring" in section
+    tables = safety_tables(dataset, design, load_demo_adverse_events(dataset.patients).table)
+    safety = text[text.index("<h2>Safety</h2>") : text.index("<h2>Methods</h2>")]
+    assert "(synthetic: not real patients)" in safety
+    assert f"MSC (N={tables.n_at_risk['MSC']})" in safety
+    any_ae = tables.summary.set_index(["item", "arm"]).loc[("Any adverse event", "MSC")]
+    assert f"{any_ae['patients']} (" in safety and f"[{any_ae['events']}]" in safety
+    assert "&lt;5" in safety and "Adverse events of special interest" in safety  # suppressed
+    assert "does not show that the treatment caused" in safety
+    assert "Kaplan EL, Meier P." in text and "Garwood F." in text  # cited in the methods
+    plain = build_report(ReportInput(dataset, "pain_nrs", "m6", "x"))
+    assert "<h2>Safety</h2>" not in plain and "Time to first response" in plain
+
+
+def test_report_with_safety_prints_on_four_a4_pages(safety_report):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed here (make test installs it when it can)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(safety_report.as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3")
+        page.set_viewport_size({"width": 703, "height": 1000})
+        page.wait_for_function(
+            "[...document.querySelectorAll('.js-plotly-plot .main-svg')]"
+            ".every(s => s.getBoundingClientRect().right <= 703)",
+            timeout=20_000,
+        )
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4")
+        browser.close()
+    assert 1 <= _pdf_pages(pdf) <= 4
+
+
+def test_word_report_has_the_safety_tables():
+    import docx
+
+    from analysis.ingest.adverse_events import load_demo_adverse_events
+    from analysis.present.docx_export import report_to_docx
+
+    dataset = load_demo().dataset
+    ae = load_demo_adverse_events(dataset.patients).table
+    data = report_to_docx(ReportInput(dataset, "pain_nrs", "m6", "x", adverse_events=ae),
+                          figures=False)  # fmt: skip
+    document = docx.Document(io.BytesIO(data))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert "Safety" in headings
+    captions = [p.text for p in document.paragraphs if p.style.name == "Caption"]
+    assert "Adverse events of special interest" in captions
+    assert "Time to first response (≥30% improvement)" in captions
+    texts = [c.text for t in document.tables for c in t.rows[0].cells]
+    assert "MSC (N=108)" in texts

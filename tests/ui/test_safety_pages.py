@@ -173,3 +173,52 @@ def test_cli_usage_errors(capsys):
     assert code == 1 and "not understood" in err
     code, _, err = _cli(["safety", str(DEMO_PATH), "--ae", "/nonexistent.csv"], capsys)
     assert code == 2 and "Cannot open" in err
+
+
+def test_patient_page_shows_the_patients_adverse_events_beside_the_scores():
+    at = _page("pages/patient.py")
+    at.selectbox(key="patient_id").set_value("SYN-134").run()
+    assert not at.exception, at.exception
+    assert "Adverse events" in [s.value for s in at.subheader]
+    events = _frame(at, "special interest")
+    ae = load_demo_adverse_events(load_demo().dataset.patients).table
+    expected = ae.for_patient("SYN-134")
+    assert events["term"].tolist() == expected["term"].tolist()
+    assert events["grade"].tolist()[:2] == [
+        f"grade {int(g)}" for g in expected["severity_level"][:2]
+    ]
+    assert "Hypoglycaemia" in events["special interest"].tolist()
+    assert any("not real patients" in c.value for c in at.caption)
+    # The timeline and the score chart: two charts; the exports of the AE list among the buttons.
+    assert len(at.get("plotly_chart")) == 2
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("CSV (zip)") >= 2 and "Printable view (HTML)" in labels
+
+
+def test_patient_page_without_an_adverse_event_table_says_so_quietly():
+    at = _app().run()
+    at.sidebar.radio(key="source").set_value("Upload a file").run()
+    at.sidebar.file_uploader(key="upload").set_value(("clinic.csv", WIDE_CSV.encode(), "text/csv"))
+    at.run()
+    at.switch_page("pages/patient.py").run()
+    at.selectbox(key="patient_id").set_value(at.selectbox(key="patient_id").options[0]).run()
+    assert not at.exception, at.exception
+    assert not at.error and "Adverse events" not in [s.value for s in at.subheader]
+    assert any("No adverse-event table is loaded" in c.value for c in at.caption)
+
+
+def test_report_page_offers_the_safety_section_on_the_demo():
+    at = _page("pages/report.py")
+    assert at.checkbox(key="report_safety").value is True
+    assert any(b.proto.label == "Download the report (HTML)" for b in at.get("download_button"))
+    at.checkbox(key="report_safety").uncheck().run()
+    assert not at.exception, at.exception
+
+
+def test_safety_tables_export_numbers_with_provenance(demo_tables):
+    at = _page("pages/safety.py")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("CSV (zip)") == 5 and labels.count("XLSX") == 5
+    ttr = _page("pages/time_to_response.py")
+    labels = [b.proto.label for b in ttr.get("download_button")]
+    assert labels.count("CSV (zip)") >= 3
