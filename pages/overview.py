@@ -5,7 +5,6 @@ import streamlit as st
 from analysis.instruments import lookup
 from analysis.present.estimand import summary_estimand
 from analysis.present.figures import completeness_bars
-from analysis.present.numeric_tables import summary_between_numeric, summary_numeric
 from analysis.present.tables import summary_between_display, summary_display
 from analysis.present.wording import design_caveat
 from analysis.stats.arms import patients_with_baseline
@@ -43,17 +42,23 @@ columns[3].metric(
     help="Details, with rows and columns, on the Data page.",
 )
 design = arm_design()
-st.warning(
-    md(design_caveat(design, cached_largest_smd(dataset, design))), icon=":material/warning:"
-)
+# The caveat's place is kept and filled after the first chart is drawn: the baseline imbalance
+# it names (Table 1's standardised differences) needs scipy.stats, which loads in about a second
+# on a fresh server (README, start-up). What the page shows and its order do not change.
+caveat = st.empty()
 
+completeness = dataset.completeness()
 left, right = st.columns([3, 2])
 with left:
-    chart(completeness_bars(dataset.completeness()), "follow_up_completeness")
+    chart(completeness_bars(completeness), "follow_up_completeness")
 with right:
     st.subheader("Follow-up completeness")
     st.caption("Patients with at least one value at each visit.")
-    table(dataset.completeness(), "follow_up_completeness")
+    table(completeness, "follow_up_completeness")
+
+caveat.warning(
+    md(design_caveat(design, cached_largest_smd(dataset, design))), icon=":material/warning:"
+)
 
 st.subheader("Every outcome against baseline" + (" in each arm" if design.has_arms else ""))
 st.caption(
@@ -62,6 +67,9 @@ st.caption(
     "here: treat p-values as descriptive."
 )
 direction_items = tuple(sorted(directions().items()))
+# After the first chart: numeric_tables imports the responder and MMRM modules (scipy).
+from analysis.present.numeric_tables import summary_between_numeric, summary_numeric  # noqa: E402
+
 estimand = summary_estimand(
     design, st.session_state.get("cohort_sentence", ""), patients_with_baseline(dataset, design)
 )

@@ -8,41 +8,34 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from analysis.ingest.dataset import Dataset
 from analysis.ingest.pipeline import DEMO_NAME, DEMO_PATH, LoadResult, load_bytes
-from analysis.instruments import Direction
 from analysis.present.visit_axis import VisitAxis, visit_axis
 from analysis.present.wording import SYNTHETIC_BANNER
-from analysis.stats.arms import (
-    ArmComparison,
-    ArmDesign,
-    ArmResponders,
-    compare_by_arm,
-    largest_baseline_smd,
-    responders_by_arm,
-    summary_by_arm,
-)
+from analysis.stats.arms import ArmDesign
 from analysis.stats.cohort import describe
-from analysis.stats.compare import Comparison, compare_visits
-from analysis.stats.imputation import SensitivityResult, sensitivity_analysis
-from analysis.stats.longitudinal import (
-    MMRMSpec,
-    OutcomeModel,
-    compare_structures,
-    fit_outcome_model,
-)
-from analysis.stats.missingness import MissingnessSummary, missingness_summary
-from analysis.stats.patient import PatientProfile, patient_profile
-from analysis.stats.responders import ResponderAnalysis, responder_analysis
-from analysis.stats.summary import cohort_summary
 from ui import url
-from ui.database import database_source, event_map_editor
 from ui.filters import cohort_sidebar
 from ui.safe import md
+
+if TYPE_CHECKING:
+    from analysis.instruments import Direction
+    from analysis.stats.arms import ArmComparison, ArmResponders
+    from analysis.stats.compare import Comparison
+    from analysis.stats.imputation import SensitivityResult
+    from analysis.stats.longitudinal import MMRMSpec, OutcomeModel
+    from analysis.stats.missingness import MissingnessSummary
+    from analysis.stats.patient import PatientProfile
+    from analysis.stats.responders import ResponderAnalysis
+
+# The analyses are imported inside the cached functions that run them: scipy.stats, the MMRM,
+# multiple imputation and the SQL source (sqlalchemy, sqlglot) cost about 1.5 s to import, and
+# the Overview's first chart needs none of them (tests/ui/test_cold_start.py).
 
 SOURCE_DEMO = "Demo cohort (synthetic)"
 SOURCE_UPLOAD = "Upload a file"
@@ -128,6 +121,8 @@ def data_source_sidebar() -> None:
         except OSError as exc:
             sidebar.error(f"Cannot open the start file: {md(exc.strerror or exc)}")
     elif choice == SOURCE_DATABASE:
+        from ui.database import database_source  # sqlalchemy and sqlglot: only for SQL
+
         data, name = database_source(sidebar)
     else:
         upload = sidebar.file_uploader("Outcome file", key="upload", help=UPLOAD_HELP)
@@ -181,6 +176,8 @@ def data_source_sidebar() -> None:
             st.rerun()
     dataset = result.dataset
     if dataset is not None and dataset.event_map:
+        from ui.database import event_map_editor
+
         event_map_editor(sidebar, dataset.event_map, events_key)
     if dataset is not None:
         visit_map_editor(sidebar, dataset, visits_key)
@@ -269,12 +266,16 @@ def cached_compare(
     dataset: Dataset, outcome: str, before: str, after: str, direction: Direction | None
 ) -> Comparison:
     """compare_visits, cached per cohort and choice."""
+    from analysis.stats.compare import compare_visits
+
     return compare_visits(dataset, outcome, before, after, direction)
 
 
 @st.cache_data(show_spinner="Summarising every outcome…", max_entries=32, **_CACHE_OPTIONS)
 def cached_summary(dataset: Dataset, directions_items: tuple) -> pd.DataFrame:
     """cohort_summary, cached per cohort and user-set directions."""
+    from analysis.stats.summary import cohort_summary
+
     return cohort_summary(dataset, dict(directions_items))
 
 
@@ -283,12 +284,16 @@ def cached_responders(
     dataset: Dataset, outcome: str, visit: str, direction: Direction | None
 ) -> ResponderAnalysis:
     """responder_analysis, cached per cohort and choice."""
+    from analysis.stats.responders import responder_analysis
+
     return responder_analysis(dataset, outcome, visit, direction)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, **_CACHE_OPTIONS)
 def cached_patient(dataset: Dataset, patient_id: str) -> PatientProfile:
     """patient_profile, cached per cohort and patient."""
+    from analysis.stats.patient import patient_profile
+
     return patient_profile(dataset, patient_id)
 
 
@@ -318,6 +323,8 @@ def cached_compare_by_arm(
     direction: Direction | None,
 ) -> ArmComparison:
     """compare_by_arm, cached per cohort, design and choice."""
+    from analysis.stats.arms import compare_by_arm
+
     return compare_by_arm(dataset, design, outcome, before, after, direction)
 
 
@@ -326,6 +333,8 @@ def cached_responders_by_arm(
     dataset: Dataset, design: ArmDesign, outcome: str, visit: str, direction: Direction | None
 ) -> ArmResponders:
     """responders_by_arm, cached per cohort, design and choice."""
+    from analysis.stats.arms import responders_by_arm
+
     return responders_by_arm(dataset, design, outcome, visit, direction)
 
 
@@ -335,12 +344,16 @@ def cached_summary_by_arm(
     dataset: Dataset, design: ArmDesign, directions_items: tuple
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """summary_by_arm, cached per cohort, design and user-set directions."""
+    from analysis.stats.arms import summary_by_arm
+
     return summary_by_arm(dataset, design, dict(directions_items))
 
 
 @st.cache_data(show_spinner=False, max_entries=32, **_CACHE_OPTIONS)
 def cached_largest_smd(dataset: Dataset, design: ArmDesign) -> tuple[str, float] | None:
     """largest_baseline_smd, cached per cohort and design."""
+    from analysis.stats.arms import largest_baseline_smd
+
     return largest_baseline_smd(dataset, design)
 
 
@@ -354,6 +367,8 @@ def cached_visit_axis(dataset: Dataset) -> VisitAxis:
                **_CACHE_OPTIONS)  # fmt: skip
 def cached_outcome_model(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> OutcomeModel:
     """fit_outcome_model (the MMRM), cached per cohort, design and model specification."""
+    from analysis.stats.longitudinal import fit_outcome_model
+
     return fit_outcome_model(dataset, design, spec)
 
 
@@ -363,6 +378,8 @@ def cached_structure_comparison(
     dataset: Dataset, design: ArmDesign, spec: MMRMSpec
 ) -> pd.DataFrame:
     """compare_structures (AIC/BIC of the nine structures), cached."""
+    from analysis.stats.longitudinal import compare_structures
+
     return compare_structures(dataset, design, spec)
 
 
@@ -401,6 +418,8 @@ def visit_map_editor(sidebar, dataset: Dataset, key: str) -> None:
 @st.cache_data(show_spinner=False, max_entries=32, **_CACHE_OPTIONS)
 def cached_missingness(dataset: Dataset, design: ArmDesign, outcome: str) -> MissingnessSummary:
     """missingness_summary (map, patterns, retention, reasons), cached."""
+    from analysis.stats.missingness import missingness_summary
+
     return missingness_summary(dataset, outcome, design)
 
 
@@ -421,6 +440,8 @@ def sensitivity_with_progress(
            n_imputations, direction)  # fmt: skip
     store: dict = st.session_state.setdefault("sensitivity_results", {})
     if key not in store:
+        from analysis.stats.imputation import sensitivity_analysis
+
         bar = st.progress(0.0, text=f"Imputing the missing values {n_imputations} times…")
 
         def advance(done: int, total: int) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from analysis.instruments import lookup
 from analysis.present.format import format_p, number, p_phrase
 from analysis.stats.compare import Comparison
-from analysis.stats.imputation import SensitivityResult
-from analysis.stats.longitudinal import OutcomeModel
 from analysis.stats.paired import CONF_LEVEL, PairedResult, zero_changes_phrase
 from analysis.stats.rank_tests import METHOD_EXACT
+
+if TYPE_CHECKING:  # types only: importing the MMRM and imputation costs start-up time
+    from analysis.stats.imputation import SensitivityResult
+    from analysis.stats.longitudinal import OutcomeModel
 
 
 def _value(result, name: str, digits: int = 2) -> str:

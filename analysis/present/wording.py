@@ -5,15 +5,19 @@ Wording is descriptive, never causal: scores "were lower", never "the treatment 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from analysis.instruments import PlaceboBenchmark
 from analysis.present.format import number, p_phrase
 from analysis.stats.arms import ArmDesign
 from analysis.stats.compare import Comparison
-from analysis.stats.longitudinal import OutcomeModel
-from analysis.stats.mmrm import MMRMResult
 from analysis.stats.paired import zero_changes_phrase
+
+if TYPE_CHECKING:  # types only: importing the MMRM costs start-up time
+    from analysis.stats.longitudinal import OutcomeModel
+    from analysis.stats.mmrm import MMRMResult
 
 UNCONTROLLED_CAVEAT = (
     "These are before/after data without a control group. In diabetic neuropathy trials, "

@@ -12,27 +12,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.ingest.dataset import Dataset
-from analysis.instruments import Direction
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, CohortFilter, apply_filter
-from analysis.stats.compare import Comparison, compare_visits
-from analysis.stats.responders import ResponderAnalysis, responder_analysis
-from analysis.stats.subgroups import (
-    SubgroupComparison,
-    ancova,
-    arm_attribute,
-    compare_subgroups,
-)
-from analysis.stats.summary import cohort_summary
-from analysis.stats.table1 import table_one
 
-# statsmodels is imported inside the functions that use it: loading it costs about a second,
-# which the dashboard's and the CLI's start-up should not pay.
+if TYPE_CHECKING:
+    from analysis.instruments import Direction
+    from analysis.stats.compare import Comparison
+    from analysis.stats.responders import ResponderAnalysis
+    from analysis.stats.subgroups import SubgroupComparison
+
+# scipy.stats, statsmodels and the modules that compute (compare, responders, subgroups,
+# summary, table1) are imported inside the functions that use them: the arm design is needed
+# before the dashboard's first chart, the tests only after it (tests/ui/test_cold_start.py).
 
 ARM_CAVEAT = (
     "Only a comparison between arms can separate an effect of treatment from the placebo "
@@ -95,6 +91,8 @@ def resolve_arms(
 
     Raises ValueError when a given attribute or control label is not in the data."""
     if attribute is None:
+        from analysis.stats.subgroups import arm_attribute
+
         attribute = arm_attribute(dataset)
     elif attribute not in dataset.attributes.columns:
         raise ValueError(f"There is no attribute {attribute!r} in the data.")
@@ -164,6 +162,8 @@ def arm_levels(dataset: Dataset, arm: str) -> list[str]:
 
 def arm_change(dataset: Dataset, outcome: str, visit: str, arm: str) -> SubgroupComparison:
     """Change from baseline at ``visit`` by arm: Welch, Mann-Whitney, ANCOVA vs the control."""
+    from analysis.stats.subgroups import compare_subgroups
+
     reference = control_level(dataset, arm)
     return compare_subgroups(dataset, outcome, visit, arm, SMALL_GROUP_DEFAULT, reference)
 
@@ -173,6 +173,8 @@ def welch_difference(treated: np.ndarray, comparator: np.ndarray) -> dict[str, f
     (R: t.test(treated, comparator)); None where a group has fewer than 2 values."""
     if len(treated) < 2 or len(comparator) < 2:
         return {"difference": None, "ci_low": None, "ci_high": None, "p_value": None, "df": None}
+    from scipy import stats
+
     test = stats.ttest_ind(treated, comparator, equal_var=False)
     ci = test.confidence_interval(0.95)
     return {
@@ -194,6 +196,8 @@ def welch_from_summaries(
     variance = se_1**2 + se_0**2
     if variance <= 0:
         return {"difference": None, "ci_low": None, "ci_high": None, "p_value": None, "df": None}
+    from scipy import stats
+
     df = variance**2 / (se_1**4 / (n_1 - 1) + se_0**4 / (n_0 - 1))
     difference = mean_1 - mean_0
     half = float(stats.t.ppf(0.975, df)) * np.sqrt(variance)
@@ -226,6 +230,9 @@ def compare_by_arm(
     direction: Direction | None = None,
 ) -> ArmComparison:
     """compare_visits within every arm, then the between-arm difference in mean change."""
+    from analysis.stats.compare import compare_visits
+    from analysis.stats.subgroups import ancova
+
     per_arm = {
         level: compare_visits(
             arm_dataset(dataset, design, level), outcome, before, after, direction
@@ -291,6 +298,8 @@ def responders_by_arm(
     rates (completers) with Newcombe's hybrid score interval (Newcombe 1998, method 10)."""
     from statsmodels.stats.proportion import confint_proportions_2indep
 
+    from analysis.stats.responders import responder_analysis
+
     per_arm = {
         level: responder_analysis(arm_dataset(dataset, design, level), outcome, visit, direction)
         for level in design.levels
@@ -333,6 +342,8 @@ def summary_by_arm(
     """The whole-cohort summary within every arm (an ``arm`` column first), and for every
     outcome x visit the difference in mean change of each treated arm from the comparator
     (Welch, from each arm's mean, SE and n)."""
+    from analysis.stats.summary import cohort_summary
+
     frames = []
     for level in design.levels:
         frame = cohort_summary(arm_dataset(dataset, design, level), directions)
@@ -369,6 +380,8 @@ def between_arms_from_summary(summary: pd.DataFrame, design: ArmDesign) -> pd.Da
 
 def _se(row: pd.Series) -> float:
     """The SE of a mean change, read back from its t interval (half-width / t quantile)."""
+    from scipy import stats
+
     n = int(row["n_pairs"])
     if n < 2 or row["change_ci_high"] is None or pd.isna(row["change_ci_high"]):
         return float("nan")
@@ -416,6 +429,8 @@ def largest_baseline_smd(dataset: Dataset, design: ArmDesign) -> tuple[str, floa
     first treated arm and the comparator, as (variable, standardised mean difference)."""
     if not design.has_arms or not design.treated:
         return None
+    from analysis.stats.table1 import table_one
+
     assert design.attribute is not None and design.comparator is not None
     two = apply_filter(
         dataset, CohortFilter({design.attribute: (design.treated[0], design.comparator)})

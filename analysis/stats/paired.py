@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.instruments import Direction, Scale
 from analysis.stats.rank_tests import smallest_attainable_p, wilcoxon_signed_rank
@@ -191,6 +190,8 @@ def paired_statistics(
                 "confidence interval and Cohen's d_z are undefined.",
             )
         else:
+            from scipy import stats  # imported when used: start-up stays light
+
             test = stats.ttest_rel(after, before)
             ci = test.confidence_interval(0.95)
             result.t_statistic, result.p_value_t = _f(test.statistic), _f(test.pvalue)
@@ -205,6 +206,8 @@ def paired_statistics(
             )
             result.mark_undefined(why, "pre_post_r")
         else:
+            from scipy import stats
+
             result.pre_post_r = _f(stats.pearsonr(before, after).statistic)
 
     _wilcoxon_part(result, change)
@@ -366,6 +369,8 @@ def _shapiro_part(result: PairedResult, change: np.ndarray) -> None:
     elif np.ptp(change) == 0:
         result.mark_undefined("all changes are identical", "shapiro_w", "shapiro_p")
     else:
+        from scipy import stats
+
         test = stats.shapiro(change)
         result.shapiro_w, result.shapiro_p = _f(test.statistic), _f(test.pvalue)
 

@@ -31,7 +31,6 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 EXACT_LIMIT = 50  # wilcox.test: exact when n < 50 (each sample < 50 for two samples)
 SPEARMAN_EXACT_MAX = 1290  # cor.test: AS 89 used for n <= 1290 without ties
@@ -294,6 +293,8 @@ def _two_sided_normal_p(z: float) -> float:
     """2 min(Phi(z), 1 - Phi(z)), R's two-sided p of the normal approximation."""
     if math.isnan(z):
         return math.nan
+    from scipy import stats  # imported when used: start-up stays light
+
     return float(2 * stats.norm.sf(abs(z)))
 
 
@@ -788,6 +789,8 @@ def _prho(n: int, s_is: float, lower_tail: bool) -> float:
         + y * b * (c11 - c12 * y)))))
     )  # fmt: skip
     y = u / math.exp(y / 2)
+    from scipy import stats
+
     normal = stats.norm.cdf(x) if lower_tail else stats.norm.sf(x)
     p = (-y if lower_tail else y) + float(normal)
     return min(1.0, max(0.0, p))
@@ -839,6 +842,8 @@ def spearman(x: ArrayLike, y: ArrayLike) -> SpearmanResult:
     else:
         r = 1 - q / ((nf * (nf**2 - 1)) / 6)
         t = _divide(r, math.sqrt((1 - r**2) / (n - 2))) if n > 2 else math.nan
+        from scipy import stats
+
         tail = float(stats.t.sf(t, n - 2) if lower else stats.t.cdf(t, n - 2))
         method = METHOD_SPEARMAN_T
     return SpearmanResult(

@@ -29,7 +29,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import signal, stats
 
 from analysis.ingest.codes import codes_of, label_codes
 from analysis.ingest.dataset import Dataset
@@ -129,7 +128,12 @@ class _GridRanks:
         hist[q - self.q_low] = counts
         # Walsh averages (x_i + x_j) / 2, i <= j, on the grid: ordered pairs by
         # self-convolution, plus i = j, halved; above[k] counts those with q_i + q_j >= 2 q_low + k.
-        conv = np.convolve(hist, hist) if len(hist) <= 4000 else signal.fftconvolve(hist, hist)
+        if len(hist) <= 4000:
+            conv = np.convolve(hist, hist)
+        else:
+            from scipy import signal  # imported when used: start-up stays light
+
+            conv = signal.fftconvolve(hist, hist)
         diagonal = np.zeros(len(conv))
         diagonal[::2] = hist
         walsh = (np.rint(conv) + diagonal) / 2
@@ -266,6 +270,8 @@ def cohort_summary(
     dataset: Dataset, directions: dict[str, Direction] | None = None
 ) -> pd.DataFrame:
     """Every outcome x every follow-up visit against baseline, one row each."""
+    from scipy import stats  # imported when used: start-up stays light
+
     directions = directions or {}
     outcomes = dataset.outcomes
     cell, before, after, n_cells = _pairs(dataset, outcomes)
