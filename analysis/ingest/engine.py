@@ -22,6 +22,8 @@ with a statement timeout, refusing superusers as analysis.ingest.sql does.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +93,7 @@ def open_source(url: str, table: str | None = None) -> EngineSource:
         path = _path_of(url, "duckdb:")
         if not path.is_file():
             raise EngineError(f"There is no DuckDB file {path}.")
-        backend = ibis.duckdb.connect(str(path), read_only=True)
+        backend = ibis.duckdb.connect(str(path), read_only=True, **_duckdb_config())
         return EngineSource(backend, _table_in(backend, table, url), "duckdb", f"duckdb:{path}")
     if url.startswith(("parquet:", "spark+parquet:")):
         spark = url.startswith("spark+")
@@ -99,7 +101,7 @@ def open_source(url: str, table: str | None = None) -> EngineSource:
         files = _parquet_files(path)
         if spark:
             return _spark_source(path)
-        backend = ibis.duckdb.connect()
+        backend = ibis.duckdb.connect(**_duckdb_config())
         backend.read_parquet(files, table_name="outcomes")
         return EngineSource(backend, "outcomes", "parquet", f"parquet:{path}")
     if url.startswith("sqlite:"):
@@ -117,6 +119,26 @@ def open_source(url: str, table: str | None = None) -> EngineSource:
         "Unknown database URL: use duckdb:///file.duckdb, parquet:path, sqlite:///file.db or "
         "postgresql://user@host/db (or env:NAME for a URL kept in an environment variable)."
     )
+
+
+def _duckdb_config() -> dict[str, str]:
+    """DuckDB's memory cap (OUTCOMES_ENGINE_MEMORY, default 600MB; past it DuckDB spills to a
+    private temporary folder, removed when the process ends) and its thread count
+    (OUTCOMES_ENGINE_THREADS, default: every core)."""
+    global _SPILL_DIR
+    if _SPILL_DIR is None:
+        _SPILL_DIR = tempfile.TemporaryDirectory(prefix="dpn-msc-engine-")
+    config = {
+        "memory_limit": os.environ.get("OUTCOMES_ENGINE_MEMORY", "600MB"),
+        "temp_directory": _SPILL_DIR.name,
+        "preserve_insertion_order": "false",
+    }
+    if os.environ.get("OUTCOMES_ENGINE_THREADS"):
+        config["threads"] = os.environ["OUTCOMES_ENGINE_THREADS"]
+    return config
+
+
+_SPILL_DIR: tempfile.TemporaryDirectory | None = None
 
 
 def _path_of(url: str, prefix: str) -> Path:
@@ -222,6 +244,8 @@ class EngineCohort:
     attribute_levels: dict[str, list[str]] = field(default_factory=dict)
     varying_attributes: list[str] = field(default_factory=list)
     has_duplicates: bool = False
+    padded: set[str] = field(default_factory=set)  # text columns with surrounding spaces
+    out_of_range: list[str] = field(default_factory=list)  # outcomes with values out of range
 
     @property
     def follow_up_visits(self) -> list[str]:
@@ -253,10 +277,12 @@ def describe(
     columns = _canonical_columns(list(table.columns))
     report = ValidationReport()
     _guard_identifiers(source, table, columns, report)
+    attributes = [c for c in table.columns if c not in columns.values()]
+    padded = _padded_columns(table, [columns["patient_id"], columns["outcome"], *attributes])
     t = table.select(
-        patient_id=table[columns["patient_id"]].cast("string").strip(),
+        patient_id=_text(table, columns["patient_id"], padded),
         visit=table[columns["visit"]].cast("string"),
-        outcome=table[columns["outcome"]].cast("string").strip(),
+        outcome=_text(table, columns["outcome"], padded),
         raw=table[columns["value"]],
         **({"day": table[columns["day"]].cast("float64")} if "day" in columns else {}),
     )
@@ -294,7 +320,8 @@ def describe(
     cohort = EngineCohort(
         source=source,
         columns=columns,
-        attributes=[c for c in table.columns if c not in columns.values()],
+        attributes=attributes,
+        padded=padded,
         visits=visits,
         visit_order_rule=rule,
         baseline=chosen,
@@ -327,6 +354,31 @@ def describe(
     return cohort
 
 
+def _padded_columns(table: Any, names: list[str]) -> set[str]:
+    """Text columns where some value has surrounding spaces (only those are stripped: a
+    registry's IDs rarely need it, and stripping every row costs a pass over the strings)."""
+    text = [n for n in names if table[n].type().is_string()]
+    if not text:
+        return set()
+    found = (
+        table.aggregate(
+            **{
+                f"c{i}": (table[n] != table[n].strip()).ifelse(1, 0).max()
+                for i, n in enumerate(text)
+            }
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    return {n for i, n in enumerate(text) if found[f"c{i}"]}
+
+
+def _text(table: Any, name: str, padded: set[str]) -> Any:
+    """A column as text, stripped where its values need it (as the file loader strips them)."""
+    column = table[name] if table[name].type().is_string() else table[name].cast("string")
+    return column.strip() if name in padded or not table[name].type().is_string() else column
+
+
 def _canonical_columns(names: list[str]) -> dict[str, str]:
     by_key = {str(n).strip().lower(): str(n) for n in names}
     missing = [c for c in REQUIRED if c not in by_key]
@@ -352,26 +404,21 @@ def _guard_identifiers(
         for c in table.columns
         if table[c].type().is_string() and c not in (columns["visit"], columns["outcome"])
     ]
-    if text_columns:
+    flagged = {f.column for f in flags}
+    for c in text_columns:  # each distinct value once, in the engine
+        values = table.select(x=table[c]).distinct()
         hits = (
-            table.aggregate(
-                **{
-                    f"{kind}_{i}": table[c].re_search(pattern).fill_null(False).ifelse(1, 0).sum()
-                    for i, c in enumerate(text_columns)
-                    for kind, pattern in (("email", _EMAIL_PATTERN), ("date", _DATE_PATTERN))
-                }
+            values.aggregate(
+                email=values.x.re_search(_EMAIL_PATTERN).fill_null(False).ifelse(1, 0).sum(),
+                date=values.x.re_search(_DATE_PATTERN).fill_null(False).ifelse(1, 0).sum(),
             )
             .to_pyarrow()
             .to_pylist()[0]
         )
-        flagged = {f.column for f in flags}
-        for i, c in enumerate(text_columns):
-            for kind, reason in (("email", "an e-mail address"), ("date", "a calendar date")):
-                if hits[f"{kind}_{i}"] and c not in flagged:
-                    flags.append(
-                        phi.Flag(c, f"{int(hits[f'{kind}_{i}'])} of its values hold {reason}")
-                    )
-                    flagged.add(c)
+        for kind, reason in (("email", "an e-mail address"), ("date", "a calendar date")):
+            if hits[kind] and c not in flagged:
+                flags.append(phi.Flag(c, f"{int(hits[kind])} of its distinct values hold {reason}"))
+                flagged.add(c)
     if flags:
         detail = "; ".join(f"{f.column}: {f.reason}" for f in flags)
         raise EngineError(
@@ -404,8 +451,8 @@ def _median_days(t: Any, mapping: Mapping[str, str]) -> dict[str, float] | None:
         return None
     days["visit"] = days["visit"].astype(str).map(mapping)
     medians: dict[str, float] = {}
-    for visit, group in days.groupby("visit", sort=False):
-        ordered = group.groupby("day")["n"].sum().sort_index()
+    for visit, group in days.groupby("visit", sort=False, observed=True):
+        ordered = group.groupby("day", observed=True)["n"].sum().sort_index()
         cumulative = ordered.cumsum().to_numpy()
         total = int(cumulative[-1])
         lower = ordered.index[int((cumulative >= (total + 1) // 2).argmax())]
@@ -444,11 +491,11 @@ def _profile_outcomes(cohort: EngineCohort, t: Any, value: Any) -> None:
         removed = _report_out_of_range(cohort, t, value, [str(c) for c in frame["outcome"]])
     else:
         removed = {}
-        frame = distinct.groupby("outcome", as_index=False).agg(
+        frame = distinct.groupby("outcome", as_index=False, observed=True).agg(
             n=("n", "sum"), low=("v", "min"), high=("v", "max")
         )
         off = {}
-        for code, group in distinct.groupby("outcome"):
+        for code, group in distinct.groupby("outcome", observed=True):
             values = group["v"].to_numpy(dtype=float)
             off[str(code)] = [
                 float(np.abs(values / step - np.rint(values / step)).max()) for step in GRID_STEPS
@@ -474,6 +521,7 @@ def _profile_outcomes(cohort: EngineCohort, t: Any, value: Any) -> None:
             code, int(row.n) - removed.get(code, 0), float(row.low), float(row.high), step, declared
         )
     cohort.outcomes = [str(c) for c in frame["outcome"]]
+    cohort.out_of_range = [code for code, n in removed.items() if n]
 
 
 def _report_out_of_range_counts(
@@ -548,6 +596,10 @@ def _check_duplicates(cohort: EngineCohort) -> None:
     import ibis
 
     keyed = _valid_rows(cohort)
+    suspects = _patients_with_repeats(cohort, keyed)
+    if suspects is None:
+        return
+    keyed = keyed.filter(keyed.patient_id.isin(suspects.patient_id))
     # min == max says "one value" without a DISTINCT aggregate (values are not null here).
     groups = keyed.group_by(["patient_id", "visit", "outcome"]).aggregate(
         n=keyed.count(), low=keyed.v.min(), high=keyed.v.max()
@@ -580,16 +632,71 @@ def _check_duplicates(cohort: EngineCohort) -> None:
         )
 
 
+_BITS_PER_WORD = 31  # 2^30 at most per row: a patient's sum stays far inside int64
+
+
+def _patients_with_repeats(cohort: EngineCohort, keyed: Any) -> Any | None:
+    """The patients holding some visit × outcome more than once (an Ibis table), or None when
+    no patient does, found by one group-by over patients instead of one over every row's key:
+    each visit × outcome of a patient is one bit of a word (a word per visit and block of 31
+    outcomes), and a patient repeats none exactly when, in every word, the sum of its rows'
+    bits equals their bitwise OR (distinct powers of two add without carrying)."""
+    outcome_index = {code: i for i, code in enumerate(cohort.outcomes)}
+    blocks = (len(cohort.outcomes) + _BITS_PER_WORD - 1) // _BITS_PER_WORD
+    n_words = len(cohort.visits) * blocks
+    visit_index = keyed.visit.cases(*((v, i) for i, v in enumerate(cohort.visits)), else_=-1)
+    block = keyed.outcome.cases(
+        *((code, i // _BITS_PER_WORD) for code, i in outcome_index.items()), else_=0
+    )
+    bit = keyed.outcome.cases(
+        *((code, 2 ** (i % _BITS_PER_WORD)) for code, i in outcome_index.items()), else_=0
+    )
+    word = visit_index * blocks + block
+    tagged = keyed.mutate(word=word, bit=bit.cast("int64"))
+    per_patient = tagged.group_by("patient_id").aggregate(
+        **{f"s{w}": (tagged.word == w).ifelse(tagged.bit, 0).sum() for w in range(n_words)},
+        **{f"o{w}": (tagged.word == w).ifelse(tagged.bit, 0).bit_or() for w in range(n_words)},
+    )
+    repeats = per_patient["s0"] != per_patient["o0"]
+    for w in range(1, n_words):
+        repeats |= per_patient[f"s{w}"] != per_patient[f"o{w}"]
+    suspects = per_patient.filter(repeats).select("patient_id")
+    if int(suspects.count().to_pyarrow().as_py()) == 0:
+        return None
+    return suspects
+
+
 def _check_attributes(cohort: EngineCohort, table: Any) -> None:
     """Levels of each attribute with few values, and attributes that vary within a patient."""
+    if not cohort.attributes:
+        return
+    as_text = {name: _text(table, name, cohort.padded) for name in cohort.attributes}
+    n_levels = (
+        table.aggregate(**{f"a{i}": as_text[n].nunique() for i, n in enumerate(cohort.attributes)})
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    few = [n for i, n in enumerate(cohort.attributes) if n_levels[f"a{i}"] <= MAX_LEVELS]
+    if not few:
+        return
     id_column = cohort.columns["patient_id"]
-    for name in cohort.attributes:
-        column = table[name]
-        n_levels = int(column.nunique().to_pyarrow().as_py())
-        if n_levels > MAX_LEVELS:
-            continue
-        per_patient = table.group_by(id_column).aggregate(k=column.nunique())
-        varying = int((per_patient.k > 1).ifelse(1, 0).sum().to_pyarrow().as_py() or 0)
+    # min < max within a patient: the attribute varies (no DISTINCT aggregate needed).
+    per_patient = table.group_by(id_column).aggregate(
+        **{f"lo{i}": as_text[n].min() for i, n in enumerate(few)},
+        **{f"hi{i}": as_text[n].max() for i, n in enumerate(few)},
+    )
+    varying_counts = (
+        per_patient.aggregate(
+            **{
+                f"v{i}": (per_patient[f"lo{i}"] != per_patient[f"hi{i}"]).ifelse(1, 0).sum()
+                for i in range(len(few))
+            }
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    for i, name in enumerate(few):
+        varying = int(varying_counts[f"v{i}"] or 0)
         if varying:
             cohort.varying_attributes.append(name)
             cohort.report.add(
@@ -599,7 +706,7 @@ def _check_attributes(cohort: EngineCohort, table: Any) -> None:
                 "a patient attribute (arm or subgroup).",
             )
             continue
-        levels = column.cast("string").strip().name("level").as_table().distinct().to_pandas()
+        levels = as_text[name].name("level").as_table().distinct().to_pandas()
         cohort.attribute_levels[name] = sorted(
             str(v) for v in levels["level"] if v is not None and str(v) != ""
         )
@@ -617,14 +724,15 @@ def _valid_rows(cohort: EngineCohort) -> Any:
     if cohort.visit_map:
         visit = visit.cases(*cohort.visit_map.items(), else_=visit)
     t = table.select(
-        patient_id=table[cols["patient_id"]].cast("string").strip(),
+        patient_id=_text(table, cols["patient_id"], cohort.padded),
         visit=visit,
-        outcome=table[cols["outcome"]].cast("string").strip(),
+        outcome=_text(table, cols["outcome"], cohort.padded),
         v=value,
         day=table[cols["day"]].cast("float64") if "day" in cols else ibis.null("float64"),
-        **{a: table[a].cast("string").strip() for a in cohort.attribute_levels},
+        **{a: _text(table, a, cohort.padded) for a in cohort.attribute_levels},
     )
-    return t.filter(t.v.notnull() & ~_range_condition(t, t.v, cohort.outcomes))
+    # Only outcomes found with out-of-range values need the range test on every row.
+    return t.filter(t.v.notnull() & ~_range_condition(t, t.v, cohort.out_of_range))
 
 
 def _clean(cohort: EngineCohort) -> Any:

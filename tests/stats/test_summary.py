@@ -13,9 +13,9 @@ from analysis.stats.paired import paired_statistics
 from analysis.stats.summary import (
     COUNT_COLUMNS,
     SUMMARY_COLUMNS,
-    grid_cell,
     _on_grid,
     cohort_summary,
+    grid_cell,
 )
 
 TEXT = ("outcome", "label", "visit", "recommended_test", "wilcoxon_method", "direction")
