@@ -9,6 +9,7 @@ from analysis.present.tables import summary_between_display, summary_display
 from analysis.present.wording import design_caveat
 from analysis.stats.arms import patients_with_baseline
 from ui.entry import ensure_entry
+from ui.registry import engine_cohort, registry_overview
 from ui.render import chart, table
 from ui.safe import md
 from ui.state import (
@@ -23,6 +24,9 @@ from ui.state import (
 ensure_entry()
 
 st.title("Overview")
+if (registry_cohort := engine_cohort()) is not None:  # summarised inside its database
+    registry_overview(registry_cohort)
+    st.stop()
 dataset = require_dataset()
 report = dataset.report
 

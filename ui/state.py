@@ -19,7 +19,7 @@ from analysis.present.visit_axis import VisitAxis, visit_axis
 from analysis.present.wording import SYNTHETIC_BANNER
 from analysis.stats.arms import ArmDesign
 from analysis.stats.cohort import describe
-from ui import url
+from ui import registry, url
 from ui.filters import cohort_sidebar
 from ui.safe import md
 
@@ -102,6 +102,8 @@ def data_source_sidebar() -> None:
     sidebar = st.sidebar
     sidebar.header("Data")
     options = [SOURCE_DEMO, SOURCE_UPLOAD, SOURCE_DATABASE]
+    if registry.registry_url() is not None:  # named by the administrator, never typed here
+        options.append(registry.SOURCE_REGISTRY)
     start = start_file()
     if start is not None:
         options.insert(0, SOURCE_START)
@@ -120,6 +122,8 @@ def data_source_sidebar() -> None:
             data, name = start.read_bytes(), start.name
         except OSError as exc:
             sidebar.error(f"Cannot open the start file: {md(exc.strerror or exc)}")
+    elif choice == registry.SOURCE_REGISTRY:
+        data, name = registry.registry_sidebar(sidebar)
     elif choice == SOURCE_DATABASE:
         from ui.database import database_source  # sqlalchemy and sqlglot: only for SQL
 
@@ -221,6 +225,10 @@ def require_dataset() -> Dataset:
     result: LoadResult | None = st.session_state.get("load")
     dataset: Dataset | None = st.session_state.get("dataset")
     if result is None:
+        cohort = registry.engine_cohort()
+        if cohort is not None:  # a registry summarised in place: rows only when asked
+            registry.offer_rows(cohort)
+            st.stop()
         st.info("Choose the demo cohort or upload a file in the sidebar to begin.")
         st.stop()
     if dataset is None:

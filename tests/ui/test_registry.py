@@ -1,0 +1,68 @@
+"""The dashboard on a registry computed in its database: the Overview shows the per-arm summary
+without any row leaving the engine; other pages read one outcome's rows only when asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stats.test_pushdown import canonical_long, write_duckdb
+from streamlit.testing.v1 import AppTest
+
+from analysis.ingest import engine, pipeline
+from analysis.ingest.pipeline import load_demo
+from analysis.stats.arms import resolve_arms, summary_by_arm
+from ui.registry import SOURCE_REGISTRY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    dataset = load_demo().dataset
+    url = write_duckdb(canonical_long(dataset), tmp_path / "registry.duckdb")
+    monkeypatch.setenv("OUTCOMES_REGISTRY_URL", url)
+    return dataset
+
+
+def _registry_app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    return at.sidebar.radio(key="source").set_value(SOURCE_REGISTRY).run()
+
+
+def test_overview_is_computed_without_reading_rows(registry, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("rows were read out of the database")
+
+    at = _registry_app()
+    monkeypatch.setattr(engine, "fetch_rows", refuse)
+    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Patients"] == "150"
+    text = "\n".join(m.value for m in at.markdown)
+    assert "summarised inside duckdb" in text
+    # The between-arm table equals the in-memory computation (tests/stats/test_pushdown.py
+    # checks every column; here: what the page shows for pain at m6).
+    _, between = summary_by_arm(registry, resolve_arms(registry))
+    expected = between.set_index(["outcome", "visit"]).loc[("pain_nrs", "m6")]
+    shown = next(d.value for d in at.dataframe if "arm − comparator" in d.value.columns)
+    row = shown.loc[shown["outcome"].str.contains("Pain") & (shown["visit"] == "m6")]
+    assert len(row) == 1
+    shown_difference = row.iloc[0]["difference in mean change (95% CI)"]
+    assert shown_difference.startswith(f"{expected['difference']:.2f}".replace("-", "−"))
+
+
+def test_other_pages_ask_before_reading_rows(registry):
+    at = _registry_app().switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert any("no row has left it" in i.value for i in at.info)
+    at.selectbox(key="registry_outcome").set_value("pain_nrs").run()
+    at.button(key="registry_read").click().run()
+    assert not at.exception
+    captions = "\n".join(c.value for c in at.sidebar.caption)
+    assert "Rows read for the other pages: pain\\_nrs" in captions
+    # The page now works on the rows read: the per-arm comparison of pain.
+    assert any(m.label == "Mean change" for m in at.metric)

@@ -1,0 +1,205 @@
+"""The registry source: a database table summarised where it lives (analysis.ingest.engine).
+
+Offered in the sidebar only when the administrator names it (OUTCOMES_REGISTRY_URL, e.g.
+duckdb:///registry.duckdb, parquet:/data/registry or postgresql://reader@host/db, with
+OUTCOMES_REGISTRY_TABLE naming the table where the database holds several): no path or URL can
+be typed in the browser. The Overview is computed in the engine; a page that needs each
+patient's values asks before reading one outcome's rows (at most engine.ROWS_CAP_PATIENTS
+patients), which then stay in this session's memory only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from ui.safe import md
+
+if TYPE_CHECKING:
+    from analysis.ingest.engine import EngineCohort
+    from analysis.stats.arms import ArmDesign
+    from analysis.stats.pushdown import PushdownSummary
+
+URL_VARIABLE = "OUTCOMES_REGISTRY_URL"
+TABLE_VARIABLE = "OUTCOMES_REGISTRY_TABLE"
+SOURCE_REGISTRY = "Registry database (computed in place)"
+
+
+def registry_url() -> str | None:
+    """The registry the administrator configured, or None."""
+    return os.environ.get(URL_VARIABLE, "").strip() or None
+
+
+@st.cache_resource(show_spinner="Checking the registry inside its database…", ttl=3600)
+def _cohort(url: str, table: str | None, baseline: str | None) -> EngineCohort:
+    from analysis.ingest import engine
+
+    return engine.describe(engine.open_source(url, table), baseline=baseline)
+
+
+def registry_sidebar(sidebar) -> tuple[bytes | None, str]:
+    """Describe the configured registry in its engine and keep it in session state; returns
+    the rows read for a page that needs them (Parquet bytes in memory, loaded as any source
+    is), or None while nothing has been read."""
+    from analysis.ingest.engine import EngineError
+
+    url = registry_url()
+    st.session_state["engine_cohort"] = None
+    if url is None:
+        sidebar.error(f"No registry is configured ({URL_VARIABLE}).")
+        return None, ""
+    table = os.environ.get(TABLE_VARIABLE) or None
+    try:
+        cohort = _cohort(url, table, None)
+    except (EngineError, ValueError) as exc:
+        sidebar.error(md(str(exc)))
+        return None, ""
+    st.session_state["engine_cohort"] = cohort
+    sidebar.caption(
+        f"{cohort.n_patients:,} patients · {len(cohort.visits)} visits · "
+        f"{len(cohort.outcomes)} outcomes · computed inside {cohort.source.kind}"
+    )
+    rows = st.session_state.get("registry_rows")
+    if rows is not None and rows[0] == cohort.source.display:
+        sidebar.caption(f"Rows read for the other pages: {md(rows[2])}.")
+        return rows[1], f"{cohort.source.display} ({rows[2]})"
+    return None, ""
+
+
+def engine_cohort() -> EngineCohort | None:
+    """The registry cohort when the registry source is chosen, else None."""
+    if st.session_state.get("source") != SOURCE_REGISTRY:
+        return None
+    return st.session_state.get("engine_cohort")
+
+
+@st.cache_data(show_spinner="Summarising inside the database…", ttl=3600, max_entries=8)
+def cached_pushdown_summary(
+    _cohort: EngineCohort, key: str, _design: ArmDesign, min_cell: int
+) -> PushdownSummary:
+    """The whole-cohort summary computed in the engine, once per registry and design."""
+    from analysis.stats.pushdown import pushdown_summary
+
+    return pushdown_summary(_cohort, _design, min_cell=min_cell)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
+def cached_registry_counts(_cohort: EngineCohort, key: str, _design: ArmDesign) -> dict[str, int]:
+    """Patients with a baseline value per arm, counted in the engine."""
+    from analysis.stats.pushdown import engine_patients_with_baseline
+
+    return engine_patients_with_baseline(_cohort, _design)
+
+
+def cohort_key(cohort: EngineCohort, design: ArmDesign) -> str:
+    """What a cached registry result depends on: source, baseline, arm design."""
+    return f"{cohort.source.display}|{cohort.baseline}|{design}"
+
+
+def offer_rows(cohort: EngineCohort) -> None:
+    """On a page that needs each patient's values: say so, and read one outcome's rows out of
+    the database when the user asks (capped); the rows then serve every page but the
+    Overview, which stays computed in the database."""
+    import io
+
+    from analysis.ingest import engine
+
+    st.info(
+        "This registry is summarised inside its database on the Overview; no row has left it. "
+        f"This page needs each patient's values: read one outcome's rows (at most "
+        f"{engine.ROWS_CAP_PATIENTS:,} patients) into this session's memory to use it.",
+        icon=":material/database:",
+    )
+    outcome = st.selectbox("Outcome to read", cohort.outcomes, key="registry_outcome")
+    if not st.button(f"Read the rows of {outcome}", key="registry_read"):
+        return
+    try:
+        frame = engine.fetch_rows(cohort, [outcome])
+    except engine.EngineError as exc:
+        st.error(md(str(exc)))
+        return
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)  # in memory, never on disk
+    st.session_state["registry_rows"] = (cohort.source.display, buffer.getvalue(), outcome)
+    st.rerun()
+
+
+def registry_overview(cohort: EngineCohort) -> None:
+    """The Overview of a registry summarised inside its database: counts, follow-up
+    completeness and every outcome against baseline per arm; no row leaves the engine."""
+    from analysis.present.estimand import summary_estimand
+    from analysis.present.figures import completeness_bars
+    from analysis.present.numeric_tables import summary_between_numeric, summary_numeric
+    from analysis.present.tables import summary_between_display, summary_display
+    from analysis.present.wording import design_caveat
+    from analysis.stats.cohort import SMALL_GROUP_DEFAULT
+    from analysis.stats.pushdown import engine_arm_design
+    from ui.render import chart, table
+
+    report = cohort.report
+    st.markdown(
+        f"**Source:** {md(cohort.source.display)}, summarised inside {md(cohort.source.kind)}: "
+        "only counts, sums and histograms of changes left the database.  \n"
+        f"**{cohort.n_patients:,} patients**, {len(cohort.visits)} visits "
+        f"({md(', '.join(cohort.visits))}; ordered {md(cohort.visit_order_rule)}), "
+        f"{len(cohort.outcomes)} outcomes. Baseline visit: **{md(cohort.baseline)}**."
+    )
+    columns = st.columns(4)
+    columns[0].metric("Patients", f"{cohort.n_patients:,}")
+    columns[1].metric("Visits", len(cohort.visits))
+    columns[2].metric("Outcomes", len(cohort.outcomes))
+    columns[3].metric("Data warnings", len(report.warnings))
+    for finding in report.warnings:
+        st.warning(md(finding.message))
+    design = engine_arm_design(cohort)
+    st.warning(md(design_caveat(design, None)), icon=":material/warning:")
+    key = cohort_key(cohort, design)
+    completeness = _cached_completeness(cohort, key)
+    left, right = st.columns([3, 2])
+    with left:
+        chart(completeness_bars(completeness), "follow_up_completeness")
+    with right:
+        st.subheader("Follow-up completeness")
+        st.caption("Patients with at least one value at each visit.")
+        table(completeness, "follow_up_completeness")
+    result = cached_pushdown_summary(cohort, key, design, SMALL_GROUP_DEFAULT)
+    counts = cached_registry_counts(cohort, key, design)
+    estimand = summary_estimand(design, "", counts)
+    computed_in = {
+        "estimand": estimand,
+        "computed_in": cohort.source.kind,
+        "source": cohort.source.display,
+        "rows_left_database": False,
+        "small_cells_suppressed": result.n_suppressed,
+    }
+    st.subheader("Every outcome against baseline" + (" in each arm" if design.has_arms else ""))
+    notes = [
+        f"Computed inside {cohort.source.kind}. Cells with fewer than {SMALL_GROUP_DEFAULT} "
+        f"patients are suppressed inside the database ({max(result.n_suppressed, 0)} here)."
+    ]
+    if result.outcomes_off_grid:
+        notes.append(
+            "Rank statistics (Wilcoxon, Hodges-Lehmann) are left out for outcomes whose values "
+            "lie on no recording grid: " + ", ".join(result.outcomes_off_grid) + "."
+        )
+    st.caption(md(" ".join(notes)))
+    shown = summary_display(result.summary)
+    table(shown, "every_outcome_against_baseline", numeric=summary_numeric(result.summary),
+          provenance=computed_in, height=min(36 * (len(shown) + 1) + 4, 1400))  # fmt: skip
+    if design.has_arms:
+        st.subheader("Between arms: difference in mean change")
+        st.caption(
+            "Each arm minus the comparator, with Welch's 95% interval: the comparison that can "
+            "separate treatment from placebo response and regression to the mean."
+        )
+        table(summary_between_display(result.between), "every_outcome_between_arms",
+              numeric=summary_between_numeric(result.between), provenance=computed_in)  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
+def _cached_completeness(_cohort: EngineCohort, key: str):
+    from analysis.stats.pushdown import engine_completeness
+
+    return engine_completeness(_cohort)
