@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.ingest import engine
 from analysis.ingest.pipeline import LoadResult, load_frame
+from analysis.instruments import lookup
 from analysis.present.estimand import summary_estimand
 from analysis.present.export import numeric_csv
 from analysis.present.format import format_p
@@ -24,6 +25,9 @@ from analysis.stats import pushdown
 from analysis.stats.arms import ARM_CAVEAT, ArmDesign, design_record
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT
 from analysis.stats.paired import json_safe
+from analysis.stats.pushdown import NO_ARM
+from analysis.stats.pushdown_compare import pushdown_compare
+from analysis.stats.pushdown_responders import POOLED, pushdown_responders
 
 EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
 
@@ -169,4 +173,183 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [json_safe(row) for row in frame.to_dict("records")]
 
 
-HANDLERS = {"validate": cmd_validate, "summary": cmd_summary}
+def cmd_responders(args: argparse.Namespace) -> int:
+    """`python -m analysis responders` on a database table: analysis.cli's output (same JSON
+    keys) from pushdown_responders, plus where it was computed and what was suppressed."""
+    # The CLI's text and JSON helpers live above analysis.stats: imported here only.
+    from analysis import cli
+    from analysis.present.estimand import responder_estimand
+    from analysis.present.wording import UNCONTROLLED_CAVEAT
+    from analysis.stats.arms import ARM_CAVEAT
+    from analysis.stats.cohort import SMALL_GROUP_DEFAULT
+
+    cohort = _cohort(args)
+    visit = cohort.find_visit(args.visit)
+    if visit is None:
+        raise EngineExit(
+            EXIT_USAGE,
+            f"Visit {args.visit!r} is not in the data; visits: {', '.join(cohort.visits)}",
+        )
+    if args.outcome not in cohort.outcomes:
+        raise EngineExit(
+            EXIT_UNUSABLE,
+            f"Outcome {args.outcome!r} is not in the data; outcomes: {', '.join(cohort.outcomes)}",
+        )
+    design = _design(args, cohort)
+    direction = getattr(args, "direction", None)
+    min_cell = SMALL_GROUP_DEFAULT
+    try:
+        result = pushdown_responders(cohort, design, args.outcome, visit, min_cell, direction)
+    except ValueError as exc:
+        raise EngineExit(EXIT_USAGE, str(exc)) from exc
+    counts = {level: analysis.n_itt for level, analysis in result.per_arm.items()}
+    instrument = lookup(args.outcome, direction)
+    estimand = responder_estimand(design, instrument, visit, "", counts)
+    computed_in = {
+        "engine": cohort.source.kind,
+        "source": cohort.source.display,
+        "rows_left_database": False,
+        "small_cells_suppressed": result.n_suppressed,
+        "suppression_threshold": min_cell,
+    }
+    if args.json:
+        if design.has_arms:
+            payload = cli._per_arm_payload(design, estimand, result.per_arm, result.between)
+        elif result.per_arm:
+            payload = {**result.per_arm[POOLED].to_dict(), "estimand": estimand.to_dict()}
+        else:
+            payload = {"estimand": estimand.to_dict()}
+        print(cli._strict_json({**payload, "computed_in": computed_in}))
+        return EXIT_OK
+    for level, analysis in result.per_arm.items():
+        if design.has_arms:
+            print(f"=== arm: {level} ===")
+        cli._print_responders(analysis, visit)
+        print()
+    if design.has_arms and not result.between.empty:
+        print("=== between arms (completers; difference in %, arm minus comparator) ===")
+        print(result.between.round(1).to_string(index=False))
+        print()
+    print(
+        f"Computed inside {cohort.source.kind}: only counts and sums left the database; "
+        f"{result.n_suppressed} arm(s) with fewer than {min_cell} patients with a baseline "
+        "value suppressed."
+    )
+    print("\n" + (ARM_CAVEAT if design.has_arms else UNCONTROLLED_CAVEAT))
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`compare` on a table analysed in its database: analysis.cli's output from aggregates."""
+    import sys
+
+    # Imported here: the command line sits above analysis.stats (docs/architecture.md).
+    from analysis.cli import _comparison_text
+    from analysis.present.estimand import change_estimand
+    from analysis.present.export import numeric_csv
+    from analysis.present.format import format_p, number
+    from analysis.present.numeric_tables import (
+        between_arms_numeric,
+        paired_numeric,
+        per_arm_numeric,
+    )
+    from analysis.present.wording import UNCONTROLLED_CAVEAT
+    from analysis.stats.arms import ARM_CAVEAT, ArmComparison, design_record
+    from analysis.stats.cohort import SMALL_GROUP_DEFAULT
+    from analysis.stats.paired import json_safe
+    from analysis.stats.pushdown import engine_patients_with_baseline
+
+    cohort = _cohort(args)
+    visits = []
+    for given in (args.before, args.after):
+        found = cohort.find_visit(given) if given else cohort.baseline
+        if found is None:
+            raise EngineExit(
+                EXIT_USAGE,
+                f"Visit {given!r} is not in the data; visits: {', '.join(cohort.visits)}",
+            )
+        visits.append(found)
+    before, after = visits
+    design = _design(args, cohort)
+    direction = getattr(args, "direction", None)
+    min_cell = SMALL_GROUP_DEFAULT
+    try:
+        result = pushdown_compare(
+            cohort, design, args.outcome, before, after, min_cell=min_cell, direction=direction
+        )
+    except ValueError as exc:
+        raise EngineExit(EXIT_USAGE, str(exc)) from exc
+    counts = engine_patients_with_baseline(cohort, design, args.outcome)
+    estimand = change_estimand(design, lookup(args.outcome, direction), before, after, "", counts)
+    computed_in = {
+        "engine": cohort.source.kind,
+        "source": cohort.source.display,
+        "rows_left_database": False,
+        "small_cells_suppressed": len(result.suppressed_arms),
+        "suppressed_arms": result.suppressed_arms,
+        "suppression_threshold": min_cell,
+        "rank_statistics_not_computed_for": [] if result.exact_ranks else [args.outcome],
+    }
+    by_arm = ArmComparison(design, dict(result.per_arm), result.between)
+    if getattr(args, "csv", False):
+        numeric = (
+            pd.concat([per_arm_numeric(by_arm), between_arms_numeric(by_arm)], ignore_index=True)
+            if design.has_arms
+            else paired_numeric(result.per_arm[NO_ARM])
+            if NO_ARM in result.per_arm
+            else pd.DataFrame()
+        )
+        sys.stdout.write(numeric_csv(numeric).decode("utf-8"))
+        return EXIT_OK
+    if args.json:
+        if design.has_arms:
+            payload: dict[str, object] = {
+                "design": design_record(design),
+                "estimand": estimand.to_dict(),
+                "arms": [{"arm": level, **c.to_dict()} for level, c in result.per_arm.items()],
+                "between_arms": [json_safe(r) for r in result.between.to_dict("records")],
+            }
+        else:
+            single = result.per_arm.get(NO_ARM)
+            payload = {**(single.to_dict() if single else {}), "estimand": estimand.to_dict()}
+        payload["computed_in"] = computed_in
+        print(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False))
+        return EXIT_OK
+    for level, comparison in result.per_arm.items():
+        if design.has_arms:
+            print(f"=== arm: {level} ===")
+        print(_comparison_text(comparison, before, after))
+        if design.has_arms:
+            print()
+    if design.has_arms:
+        print("=== between arms (difference in mean change, arm minus comparator) ===")
+        shown = result.between.copy()
+        for column in shown.columns:
+            if column.startswith("n_") or column in ("arm", "comparator"):
+                continue
+            p_value = column.endswith("p_value")
+            shown[column] = [
+                format_p(x) if p_value else number(None if pd.isna(x) else float(x), 4)
+                for x in shown[column]
+            ]
+        print(shown.to_string(index=False))
+    print(
+        f"\nComputed inside {cohort.source.kind}: only aggregates left the database; "
+        f"{len(result.suppressed_arms)} arm(s) with fewer than {min_cell} pairs suppressed"
+        + (f" ({', '.join(result.suppressed_arms)})." if result.suppressed_arms else ".")
+    )
+    if not result.exact_ranks:
+        print(
+            f"Rank statistics, medians and Shapiro-Wilk not computed: {args.outcome}'s changes "
+            "lie on no recording grid (they need each patient's values)."
+        )
+    print("\n" + (ARM_CAVEAT if design.has_arms else UNCONTROLLED_CAVEAT))
+    return EXIT_OK
+
+
+HANDLERS = {
+    "validate": cmd_validate,
+    "summary": cmd_summary,
+    "compare": cmd_compare,
+    "responders": cmd_responders,
+}
