@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test test-oldest lint format bench demo clean browser
+.PHONY: run test test-oldest test-spark lint format bench demo clean browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -32,7 +32,7 @@ test: $(STAMP) browser
 	$(PY) -m mypy
 	@url=$$(bash tests/pg_server.sh start); \
 	  if [ -z "$$url" ]; then echo "PostgreSQL is not installed: its test will be skipped"; fi; \
-	  OUTCOMES_TEST_PG_URL="$$url" $(PY) -m pytest; status=$$?; \
+	  OUTCOMES_TEST_PG_URL="$$url" $(PY) -m pytest --ignore tests/spark; status=$$?; \
 	  bash tests/pg_server.sh stop; exit $$status
 
 # The suite (without the browser and PostgreSQL tests) on the lowest versions requirements.txt
@@ -41,7 +41,21 @@ OLDEST := .venv-oldest
 test-oldest:
 	test -x $(OLDEST)/bin/python || python3 -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet -r requirements-dev.txt -c requirements-oldest.txt
-	$(OLDEST)/bin/python -m pytest --ignore tests/e2e
+	$(OLDEST)/bin/python -m pytest --ignore tests/e2e --ignore tests/spark
+
+# The push-down parity tests on Spark (local mode): installs pyspark into the venv and, where
+# Java is missing, Debian's Java runtime (as root). Not part of `make test`.
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	$(PY) -m pip install --quiet -r requirements-spark.txt
+	touch $(SPARK_STAMP)
+
+test-spark: $(SPARK_STAMP)
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; \
+	  else echo "Java is missing and cannot be installed here"; exit 1; fi; }
+	$(PY) -m pytest tests/spark
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -203,8 +203,10 @@ def _spark_source(path: Path) -> EngineSource:
         .appName("dpn-msc-outcomes")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
     backend = ibis.pyspark.connect(session)
     backend.read_parquet(str(path), table_name="outcomes")
     return EngineSource(backend, "outcomes", "pyspark", f"spark+parquet:{path}")
@@ -594,12 +596,22 @@ def _report_out_of_range(
 def _check_duplicates(cohort: EngineCohort) -> None:
     """Repeated patient × visit × outcome rows: identical copies merged, conflicts left out."""
     import ibis
+    from ibis.common.exceptions import OperationNotDefinedError
 
     keyed = _valid_rows(cohort)
-    suspects = _patients_with_repeats(cohort, keyed)
-    if suspects is None:
-        return
-    keyed = keyed.filter(keyed.patient_id.isin(suspects.patient_id))
+    try:
+        suspects = _patients_with_repeats(cohort, keyed)
+    except OperationNotDefinedError:  # no bitwise OR aggregate (Spark in Ibis 12): every key
+        cohort.report.add(
+            "note",
+            "engine_fallback",
+            f"{cohort.source.kind} has no bitwise-OR aggregate in Ibis: repeated rows were "
+            "looked for by grouping every patient × visit × outcome (slower, same answer).",
+        )
+    else:
+        if suspects is None:
+            return
+        keyed = keyed.filter(keyed.patient_id.isin(suspects.patient_id))
     # min == max says "one value" without a DISTINCT aggregate (values are not null here).
     groups = keyed.group_by(["patient_id", "visit", "outcome"]).aggregate(
         n=keyed.count(), low=keyed.v.min(), high=keyed.v.max()

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.ingest.dataset import Dataset
 from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT, attribute_kinds
@@ -69,6 +68,8 @@ def change_table(dataset: Dataset, outcome: str, visit: str, by: str) -> pd.Data
 
 
 def _group_rows(table: pd.DataFrame, min_group: int) -> pd.DataFrame:
+    from scipy import stats  # here, not at import: the dashboard's start-up never needs it
+
     rows = []
     for group, part in table.groupby("group", sort=True, observed=True):
         n = len(part)
@@ -108,6 +109,8 @@ def compare_subgroups(
 ) -> SubgroupComparison:
     """Change from baseline at ``visit`` compared between the levels of ``by``; differences are
     each group minus ``reference`` (default: the first level in sorted order)."""
+    from scipy import stats
+
     table = change_table(dataset, outcome, visit, by)
     groups = _group_rows(table, min_group) if len(table) else pd.DataFrame()
     result = SubgroupComparison(outcome, visit, by, groups)
@@ -253,6 +256,8 @@ def continuous_association(
     dataset: Dataset, outcome: str, visit: str, attribute: str
 ) -> Association:
     """Spearman's rho between a numeric attribute and change, with a least-squares line."""
+    from scipy import stats
+
     wide = dataset.wide(outcome).reindex(columns=[dataset.baseline, visit]).dropna()
     values = dataset.attributes[attribute].reindex(wide.index)
     points = pd.DataFrame(
