@@ -122,14 +122,14 @@ def open_source(url: str, table: str | None = None) -> EngineSource:
 
 
 def _duckdb_config() -> dict[str, str]:
-    """DuckDB's memory cap (OUTCOMES_ENGINE_MEMORY, default 600MB; past it DuckDB spills to a
+    """DuckDB's memory cap (OUTCOMES_ENGINE_MEMORY, default 800MB; past it DuckDB spills to a
     private temporary folder, removed when the process ends) and its thread count
     (OUTCOMES_ENGINE_THREADS, default: every core)."""
     global _SPILL_DIR
     if _SPILL_DIR is None:
         _SPILL_DIR = tempfile.TemporaryDirectory(prefix="dpn-msc-engine-")
     config = {
-        "memory_limit": os.environ.get("OUTCOMES_ENGINE_MEMORY", "600MB"),
+        "memory_limit": os.environ.get("OUTCOMES_ENGINE_MEMORY", "800MB"),
         "temp_directory": _SPILL_DIR.name,
         "preserve_insertion_order": "false",
     }
