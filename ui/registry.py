@@ -112,7 +112,16 @@ def offer_rows(cohort: EngineCohort) -> None:
         f"{engine.ROWS_CAP_PATIENTS:,} patients) into this session's memory to use it.",
         icon=":material/database:",
     )
-    outcome = st.selectbox("Outcome to read", cohort.outcomes, key="registry_outcome")
+    from analysis.instruments import lookup
+
+    linked = st.query_params.get("outcome")
+    outcome = st.selectbox(
+        "Outcome to read",
+        cohort.outcomes,
+        index=cohort.outcomes.index(linked) if linked in cohort.outcomes else 0,
+        format_func=lambda code: lookup(code).label,
+        key="registry_outcome",
+    )
     if not st.button(f"Read the rows of {outcome}", key="registry_read"):
         return
     try:

@@ -111,7 +111,14 @@ def data_source_sidebar() -> None:
     if linked is not None and "source" not in st.session_state:
         # A link made on an uploaded file opens on the upload box, never silently on the demo.
         st.session_state["source"] = SOURCE_UPLOAD
+    registry_linked = st.query_params.get("source") == "registry"
+    if registry_linked and registry.SOURCE_REGISTRY in options and "source" not in st.session_state:
+        st.session_state["source"] = registry.SOURCE_REGISTRY  # a link made on the registry
     choice = sidebar.radio("Data source", options, key="source")
+    if choice == registry.SOURCE_REGISTRY:
+        st.query_params["source"] = "registry"
+    elif "source" in st.query_params:
+        del st.query_params["source"]
     data: bytes | None = None
     name = ""
     synthetic = False

@@ -66,3 +66,12 @@ def test_other_pages_ask_before_reading_rows(registry):
     assert "Rows read for the other pages: pain\\_nrs" in captions
     # The page now works on the rows read: the per-arm comparison of pain.
     assert any(m.label == "Mean change" for m in at.metric)
+
+
+def test_a_link_opens_the_registry(registry):
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.query_params["source"] = "registry"
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio(key="source").value == SOURCE_REGISTRY
+    assert any("summarised inside duckdb" in m.value for m in at.markdown)
