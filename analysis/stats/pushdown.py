@@ -72,7 +72,11 @@ def engine_arm_design(
     return design_from_levels(attribute, levels, control, bool(randomised), pooled)
 
 
-def _steps(cohort: EngineCohort, outcomes: list[str]) -> tuple[dict[str, float], dict[str, bool]]:
+def outcome_steps(
+    cohort: EngineCohort, outcomes: list[str]
+) -> tuple[dict[str, float], dict[str, bool]]:
+    """Each outcome's bin width (its recording grid, else a thousandth of its range) and
+    whether that width is a grid every value lies on."""
     steps, on_grid = {}, {}
     for code in outcomes:
         profile = cohort.profiles[code]
@@ -95,7 +99,7 @@ def cell_aggregates(
     """One engine query: every (arm, outcome, follow-up visit) cell's binned changes."""
     outcomes = list(cohort.outcomes if outcomes is None else outcomes)
     visits = list(cohort.follow_up_visits if visits is None else visits)
-    steps, on_grid = _steps(cohort, outcomes)
+    steps, on_grid = outcome_steps(cohort, outcomes)
     bins = bins_expression(cohort, design, outcomes, visits, steps, min_cell).to_pandas()
     suppressed = int(bins["n_small_cells"].iloc[0]) if len(bins) else -1  # -1: every cell
     bins = bins.drop(columns="n_small_cells")

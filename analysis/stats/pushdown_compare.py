@@ -59,8 +59,8 @@ from analysis.stats.paired import (
     paired_statistics,
     zero_changes_note,
 )
-from analysis.stats.pushdown import NO_ARM, _steps
-from analysis.stats.summary import GRID_TOLERANCE, _GridRanks, _normal_ci
+from analysis.stats.pushdown import NO_ARM, outcome_steps
+from analysis.stats.summary import GRID_TOLERANCE, GridRanks, grid_normal_ci
 
 # |change| at or below this is no change: paired.rounded_change rounds to 12 decimals.
 _ZERO = 0.5 * 10.0**-CHANGE_DECIMALS
@@ -127,7 +127,7 @@ def pushdown_compare(
     if before == after:
         raise ValueError("Choose two different visits to compare.")
     instrument = lookup(outcome, direction)
-    steps, on_grid = _steps(cohort, [outcome])
+    steps, on_grid = outcome_steps(cohort, [outcome])
     step = steps[outcome]
     values_on_grid = cohort.profiles[outcome].step is not None
     bins = (
@@ -483,14 +483,14 @@ def _wilcoxon_large(result: PairedResult, q: np.ndarray, counts: np.ndarray, ste
     n_zero = int(counts[zero].sum())
     q, counts = q[~zero], counts[~zero]
     n_used = int(counts.sum())
-    ranks = _GridRanks(q, counts, step)
+    ranks = GridRanks(q, counts, step)
     v, n, tie_sum = ranks.exact_parts(0.0)
     result.wilcoxon_n, result.wilcoxon_n_zero = n_used, n_zero
     result.wilcoxon_v = v
     result.p_value_wilcoxon = rt._two_sided_normal_p(rt._signed_rank_z(v, n, tie_sum, True)[0])
     result.wilcoxon_method = rt.METHOD_NORMAL_CC
     result.wilcoxon_smallest_p = rt.smallest_attainable_p(n_used)
-    values, undefined = hodges_lehmann_values(*_normal_ci(ranks, CONF_LEVEL), None, n_used)
+    values, undefined = hodges_lehmann_values(*grid_normal_ci(ranks, CONF_LEVEL), None, n_used)
     for name, value in values.items():
         setattr(result, name, value)
     for name, reason in undefined.items():

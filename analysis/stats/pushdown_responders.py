@@ -27,7 +27,7 @@ import pandas as pd
 from analysis.ingest.engine import EngineCohort
 from analysis.instruments import Direction, Instrument, lookup
 from analysis.stats.arms import ArmDesign, ArmResponders
-from analysis.stats.responders import ResponderAnalysis, _thresholds, clopper_pearson
+from analysis.stats.responders import ResponderAnalysis, clopper_pearson, responder_thresholds
 
 POOLED = "all"  # the key of the one group when the design has no arms
 # The per-patient columns of ResponderAnalysis.patients (empty here: no row leaves the engine).
@@ -103,7 +103,7 @@ def responders_expression(
         "var_before": pairs.before.var(where=evaluable),
         "var_change": pairs.chg.var(where=evaluable),
     }
-    for i, (_, column, limit) in enumerate(_thresholds(instrument)):
+    for i, (_, column, limit) in enumerate(responder_thresholds(instrument)):
         defined = percent_defined if column == "improvement_pct" else evaluable
         value = improvement_pct if column == "improvement_pct" else improvement_abs
         aggregates[f"k{i}"] = (
@@ -160,7 +160,7 @@ def _number(row: dict, key: str) -> float | None:
 
 def _analysis(row: dict, instrument: Instrument, outcome: str, visit: str) -> ResponderAnalysis:
     """One arm's ResponderAnalysis from its row of engine aggregates (responder_analysis)."""
-    thresholds = _thresholds(instrument)
+    thresholds = responder_thresholds(instrument)
     n_itt = _count(row, "n_itt")
     rates = []
     for i, (name, _, _) in enumerate(thresholds):

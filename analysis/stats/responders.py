@@ -109,7 +109,7 @@ def responder_analysis(
     patients["improvement_pct"] = sign * patients["pchg"]
     patients["improvement_abs"] = sign * patients["chg"]
     evaluable = patients["value"].notna()
-    thresholds = _thresholds(instrument)
+    thresholds = responder_thresholds(instrument)
     rows = []
     for name, column, limit in thresholds:
         meets = patients[column] >= limit - 1e-9
@@ -160,7 +160,9 @@ def percent_change(base: pd.Series, change: pd.Series) -> pd.Series:
     return (100 * change / base.where(positive)).where(positive)
 
 
-def _thresholds(instrument: Instrument) -> list[tuple[str, str, float]]:
+def responder_thresholds(instrument: Instrument) -> list[tuple[str, str, float]]:
+    """(name, column, limit) of each responder threshold: 30% and 50% improvement (IMMPACT,
+    Dworkin 2008) and the instrument's clinically important difference in points."""
     if instrument.direction is None:
         return []
     thresholds = [

@@ -114,7 +114,7 @@ def _pairs(dataset: Dataset, outcomes: list[str]):
     return cell, before[keep], x[keep], n_o * n_v
 
 
-class _GridRanks:
+class GridRanks:
     """R's signed-rank statistic of x - d for the non-zero changes of one cell, given as their
     distinct values on a grid (step x q, q ascending) and counts."""
 
@@ -193,8 +193,8 @@ class _GridRanks:
         return float((lower + upper) / 2)
 
 
-def _normal_ci(ranks: _GridRanks, conf_level: float) -> tuple[float, float, float, float]:
-    """rank_tests._signed_rank_normal_ci (R's wilcox.test, correct = TRUE) on a _GridRanks:
+def grid_normal_ci(ranks: GridRanks, conf_level: float) -> tuple[float, float, float, float]:
+    """rank_tests._signed_rank_normal_ci (R's wilcox.test, correct = TRUE) on a GridRanks:
     the same steps, the same root searches, the same function values."""
     tol, warnings = rt.TOL_ROOT, list[str]()  # R's warnings: not reported by the summary
     w = ranks.z
@@ -255,11 +255,11 @@ def grid_cell(hist: np.ndarray, low: int, step: float) -> dict:
         interval = (test.estimate, test.ci_low, test.ci_high, test.ci_level_achieved)
         coverage = test.ci_coverage
     else:
-        ranks = _GridRanks(q, counts, step)
+        ranks = GridRanks(q, counts, step)
         v, n, tie_sum = ranks.exact_parts(0.0)
         p = rt._two_sided_normal_p(rt._signed_rank_z(v, n, tie_sum, True)[0])
         method = rt.METHOD_NORMAL_CC
-        interval, coverage = _normal_ci(ranks, CONF_LEVEL), None
+        interval, coverage = grid_normal_ci(ranks, CONF_LEVEL), None
     hodges_lehmann, _ = hodges_lehmann_values(*interval, coverage, n_used)
     return (
         out | hodges_lehmann | {"wilcoxon_v": v, "p_value_wilcoxon": p, "wilcoxon_method": method}
