@@ -28,6 +28,7 @@ from analysis.stats.paired import json_safe
 from analysis.stats.pushdown import NO_ARM
 from analysis.stats.pushdown_compare import pushdown_compare
 from analysis.stats.pushdown_responders import POOLED, pushdown_responders
+from analysis.stats.pushdown_table1 import pushdown_table_one
 
 EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
 
@@ -347,9 +348,66 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_table1(args: argparse.Namespace) -> int:
+    """`python -m analysis table1` on a database table: analysis.cli's output from
+    pushdown_table_one, plus where it was computed and what was suppressed."""
+    import json
+    import sys
+
+    # The command line sits above analysis.stats (docs/architecture.md): imported here only.
+    from analysis.present.export import numeric_csv
+    from analysis.present.tables import table1_display
+    from analysis.stats.paired import json_safe
+    from analysis.stats.table1 import NORMALITY_RULE
+
+    cohort = _cohort(args)
+    min_group = getattr(args, "min_group", SMALL_GROUP_DEFAULT)
+    try:
+        result = pushdown_table_one(
+            cohort, args.by, p_values=bool(args.p_values), min_group=min_group
+        )
+    except ValueError as exc:
+        raise EngineExit(EXIT_USAGE, str(exc)) from exc
+    computed_in = {
+        "engine": cohort.source.kind,
+        "source": cohort.source.display,
+        "rows_left_database": False,
+        "groups_suppressed": result.suppressed,
+        "suppression_threshold": min_group,
+        "left_out": result.left_out,
+    }
+    if getattr(args, "csv", False):
+        sys.stdout.write(numeric_csv(result.table).decode("utf-8"))
+        return EXIT_OK
+    if getattr(args, "json", False):
+        payload = {
+            "by": result.by,
+            "groups": result.groups,
+            "suppressed": result.suppressed,
+            "rows": [json_safe(r) for r in result.table.to_dict("records")],
+            "normality_rule": NORMALITY_RULE,
+            "computed_in": computed_in,
+        }
+        print(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False))
+        return EXIT_OK
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(table1_display(result.table).to_string(index=False))
+    print("\n" + NORMALITY_RULE)
+    print(
+        f"\nComputed inside {cohort.source.kind}: only group sizes and per-group value counts "
+        f"left the database; {len(result.suppressed)} group(s) with fewer than {min_group} "
+        "patients suppressed"
+        + (f" ({', '.join(result.suppressed)})." if result.suppressed else ".")
+    )
+    for name, why in result.left_out.items():
+        print(f"Not shown: {name} ({why}).")
+    return EXIT_OK
+
+
 HANDLERS = {
     "validate": cmd_validate,
     "summary": cmd_summary,
     "compare": cmd_compare,
     "responders": cmd_responders,
+    "table1": cmd_table1,
 }

@@ -8,9 +8,12 @@ its own:
 - describe: layout, identifier guard, validation counts, visit order (once per source);
 - summary: every arm × outcome × follow-up visit cell (n, means, t interval, Wilcoxon,
   Hodges-Lehmann) from the engine's change histograms (analysis.stats.pushdown);
+- compare and responders: pain baseline → m6 per arm, with Welch, ANCOVA and Newcombe between
+  arms (analysis.stats.pushdown_compare, pushdown_responders);
 - floor: the bare engine doing the same pairing and per-cell sums in one SQL query, nothing
   else: the least any push-down summary can cost on this machine;
-- in memory at 1M: the Parquet file read into pandas, loaded and summarised as a file is.
+- in memory at 1M: the same cohort as one Parquet file, loaded as a user's file is, then the
+  same summary, compare and responders.
 
     python -m bench.pushdown [--sizes 1000000,10000000]
 """
@@ -44,6 +47,22 @@ VISITS = (("baseline", 0), ("m1", 30), ("m3", 91), ("m6", 182), ("m12", 365))
 def _paths(n: int) -> tuple[Path, Path]:
     stem = BENCH_DIR / f"pushdown_v{GENERATOR_VERSION}_{n}"
     return stem.with_suffix(".parquet.d"), stem.with_suffix(".duckdb")
+
+
+def _single_file(n: int) -> Path:
+    """One Parquet file of the cohort, for the in-memory path (loaded as a user's file is)."""
+    return BENCH_DIR / f"pushdown_v{GENERATOR_VERSION}_{n}.parquet"
+
+
+def _write_single_file(n: int) -> Path:
+    import duckdb
+
+    path = _single_file(n)
+    if not path.is_file():
+        connection = duckdb.connect(str(_paths(n)[1]), read_only=True)
+        connection.execute(f"COPY outcomes TO '{path}' (FORMAT parquet)")
+        connection.close()
+    return path
 
 
 def generate(n: int) -> tuple[Path, Path]:
@@ -117,32 +136,50 @@ def measure(kind: str, n: int) -> dict[str, float | int | str]:
         connection = duckdb.connect(str(database), read_only=True)
         cells = connection.execute(FLOOR_SQL).fetchall()
         result["cells_or_rows"] = len(cells)
-    elif kind in ("describe+summary parquet", "describe+summary duckdb"):
+    elif kind.startswith("describe+summary"):
         from analysis.ingest import engine
         from analysis.stats import pushdown
 
-        url = f"parquet:{folder}" if "parquet" in kind else f"duckdb:///{database}"
+        url = f"parquet:{folder}" if "parquet" in kind else f"duckdb:///{database}"  # relative
         cohort = engine.describe(engine.open_source(url, None if "parquet" in kind else "outcomes"))
         described = time.perf_counter()
         result["describe_s"] = round(described - started, 2)
         design = pushdown.engine_arm_design(cohort)
         summary = pushdown.pushdown_summary(cohort, design, min_cell=5)
-        result["summary_s"] = round(time.perf_counter() - described, 2)
+        summarised = time.perf_counter()
+        result["summary_s"] = round(summarised - described, 2)
         result["cells_or_rows"] = len(summary.summary)
+        if "+compare" in kind:
+            from analysis.stats.pushdown_compare import pushdown_compare
+            from analysis.stats.pushdown_responders import pushdown_responders
+
+            pushdown_compare(cohort, design, "pain_nrs", "baseline", "m6", min_cell=5)
+            compared = time.perf_counter()
+            result["compare_s"] = round(compared - summarised, 2)
+            pushdown_responders(cohort, design, "pain_nrs", "m6", min_cell=5)
+            result["responders_s"] = round(time.perf_counter() - compared, 2)
     elif kind == "in memory":
-        import pyarrow.parquet as pq
+        from analysis.ingest.pipeline import load_path
+        from analysis.stats.arms import (
+            compare_by_arm,
+            resolve_arms,
+            responders_by_arm,
+            summary_by_arm,
+        )
 
-        from analysis.ingest.pipeline import load_frame
-        from analysis.stats.arms import resolve_arms, summary_by_arm
-
-        frame = pq.read_table(folder).to_pandas()
-        loaded = load_frame(frame, "bench").dataset
+        loaded = load_path(_single_file(n)).dataset  # as a user's Parquet file is loaded
         assert loaded is not None
-        del frame
         read = time.perf_counter()
         result["describe_s"] = round(read - started, 2)
-        summary, _ = summary_by_arm(loaded, resolve_arms(loaded))
-        result["summary_s"] = round(time.perf_counter() - read, 2)
+        design = resolve_arms(loaded)
+        summary, _ = summary_by_arm(loaded, design)
+        summarised = time.perf_counter()
+        result["summary_s"] = round(summarised - read, 2)
+        compare_by_arm(loaded, design, "pain_nrs", "baseline", "m6")
+        compared = time.perf_counter()
+        result["compare_s"] = round(compared - summarised, 2)
+        responders_by_arm(loaded, design, "pain_nrs", "m6")
+        result["responders_s"] = round(time.perf_counter() - compared, 2)
         result["cells_or_rows"] = len(summary)
     result["total_s"] = round(time.perf_counter() - started, 2)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -156,8 +193,9 @@ def run(sizes: list[int]) -> list[dict]:
         started = time.perf_counter()
         generate(n)
         print(f"generated {n:,} patients in {time.perf_counter() - started:.1f} s", flush=True)
-        kinds = ["floor", "describe+summary parquet", "describe+summary duckdb"]
+        kinds = ["floor", "describe+summary+compare parquet", "describe+summary+compare duckdb"]
         if n <= 1_000_000:
+            _write_single_file(n)
             kinds.append("in memory")
         for kind in kinds:
             output = subprocess.run(
