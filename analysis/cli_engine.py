@@ -28,6 +28,7 @@ from analysis.stats.paired import json_safe
 from analysis.stats.pushdown import NO_ARM
 from analysis.stats.pushdown_compare import pushdown_compare
 from analysis.stats.pushdown_responders import POOLED, pushdown_responders
+from analysis.stats.pushdown_subgroups import MAX_DISTINCT, check_request, pushdown_subgroups
 from analysis.stats.pushdown_table1 import pushdown_table_one
 
 EXIT_OK, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2
@@ -404,10 +405,76 @@ def cmd_table1(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_subgroups(args: argparse.Namespace) -> int:
+    """`python -m analysis subgroups` on a database table: analysis.cli's output (same JSON
+    keys) from pushdown_subgroups, plus where it was computed and what was suppressed."""
+    # The command line sits above analysis.stats (docs/architecture.md): imported here only.
+    from analysis.present.tables import ancova_table, subgroup_group_table, subgroup_tests_text
+    from analysis.stats.paired import json_safe
+    from analysis.stats.pushdown import engine_arm_design
+    from analysis.stats.subgroups import SUBGROUP_WARNING
+
+    cohort = _cohort(args)
+    visit = cohort.find_visit(args.visit) or args.visit
+    min_group = getattr(args, "min_group", SMALL_GROUP_DEFAULT)
+    try:
+        check_request(cohort, args.outcome, visit, args.by)
+        design = engine_arm_design(cohort)
+        reference = design.comparator if design.attribute == args.by else None
+        result = pushdown_subgroups(cohort, args.outcome, visit, args.by, min_group, reference)
+    except ValueError as exc:
+        raise EngineExit(EXIT_USAGE, str(exc)) from exc
+    groups = result.groups.copy()
+    if not groups.empty:
+        hidden = groups["small"]
+        groups.loc[hidden, ["mean_change", "sd", "ci_low", "ci_high", "median_change"]] = None
+    computed_in = {
+        "engine": cohort.source.kind,
+        "source": cohort.source.display,
+        "rows_left_database": False,
+        "groups_suppressed": result.suppressed,
+        "suppression_threshold": min_group,
+        "rank_statistics_not_computed_for": result.ranks_left_out,
+    }
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps(json_safe({
+            "outcome": args.outcome, "visit": visit, "by": args.by,
+            "min_group": min_group, "suppressed": result.suppressed,
+            "groups": groups.to_dict("records"), "tests": result.tests,
+            "reference": result.reference, "ancova": result.ancova.to_dict("records"),
+            "reason": result.reason, "computed_in": computed_in,
+        }), indent=2, allow_nan=False, ensure_ascii=False))  # fmt: skip
+        return EXIT_OK
+    print(f"Change from {cohort.baseline} to {visit} in {args.outcome}, by {args.by}")
+    print(subgroup_group_table(result, min_group=min_group).to_string(index=False))
+    for line in subgroup_tests_text(result):
+        print(f"- {line}")
+    if not result.ancova.empty:
+        print("\nANCOVA (value at the visit adjusted for baseline):")
+        print(ancova_table(result.ancova).to_string(index=False))
+    print(
+        f"\nComputed inside {cohort.source.kind}: only group sizes, sums and per-group counts "
+        f"of each change left the database; {len(result.suppressed)} group(s) with fewer than "
+        f"{min_group} patients suppressed"
+        + (f" ({', '.join(result.suppressed)})." if result.suppressed else ".")
+    )
+    if result.ranks_left_out:
+        print(
+            f"Medians and rank tests not computed (more than {MAX_DISTINCT:,} distinct changes): "
+            + ", ".join(result.ranks_left_out)
+            + "."
+        )
+    print("\n" + SUBGROUP_WARNING)
+    return EXIT_OK
+
+
 HANDLERS = {
     "validate": cmd_validate,
     "summary": cmd_summary,
     "compare": cmd_compare,
     "responders": cmd_responders,
     "table1": cmd_table1,
+    "subgroups": cmd_subgroups,
 }
