@@ -231,7 +231,7 @@ def pushdown_subgroups(
     if wanted:
         counts = change_counts_expression(cohort, outcome, visit, by, wanted).to_pandas()
         counts["g"] = counts["g"].astype(str)
-        by_group = dict(iter(counts.groupby("g", sort=False)))
+        by_group = dict(iter(counts.groupby("g", sort=False, observed=True)))
         for g in groups:
             if g.name in by_group:
                 part = by_group[g.name]

@@ -311,7 +311,7 @@ def _value_counts(
     found = query.to_pandas()
     kinds = {v.column: v.kind for v in variables}
     result: dict[tuple[str, str], ValueCounts] = {}
-    for (column, g), part in found.groupby(["var", "g"], sort=False):
+    for (column, g), part in found.groupby(["var", "g"], sort=False, observed=True):
         values = part["num"] if kinds[str(column)] == "numeric" else part["txt"].astype(str)
         order = np.argsort(values.to_numpy(), kind="stable")
         result[(str(column), str(g))] = ValueCounts(
