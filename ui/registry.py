@@ -75,6 +75,13 @@ def engine_cohort() -> EngineCohort | None:
     return st.session_state.get("engine_cohort")
 
 
+def registry_without_rows() -> EngineCohort | None:
+    """The registry cohort while no rows have been read for the pages (their statistics are
+    then computed in the engine where a page can), else None."""
+    cohort = engine_cohort()
+    return cohort if cohort is not None and st.session_state.get("dataset") is None else None
+
+
 @st.cache_data(show_spinner="Summarising inside the database…", ttl=3600, max_entries=8)
 def cached_pushdown_summary(
     _cohort: EngineCohort, key: str, _design: ArmDesign, min_cell: int
@@ -107,9 +114,9 @@ def offer_rows(cohort: EngineCohort) -> None:
     from analysis.ingest import engine
 
     st.info(
-        "This registry is summarised inside its database on the Overview; no row has left it. "
-        f"This page needs each patient's values: read one outcome's rows (at most "
-        f"{engine.ROWS_CAP_PATIENTS:,} patients) into this session's memory to use it.",
+        "This registry is summarised inside its database; no row has left it. What this page "
+        "shows beyond that needs each patient's values: read one outcome's rows (at most "
+        f"{engine.ROWS_CAP_PATIENTS:,} patients) into this session's memory to see it.",
         icon=":material/database:",
     )
     from analysis.instruments import lookup
@@ -212,3 +219,105 @@ def _cached_completeness(_cohort: EngineCohort, key: str):
     from analysis.stats.pushdown import engine_completeness
 
     return engine_completeness(_cohort)
+
+
+@st.cache_data(show_spinner="Comparing the visits inside the database…", ttl=3600, max_entries=16)
+def cached_pushdown_compare(
+    _cohort: EngineCohort, key: str, _design: ArmDesign, outcome: str, before: str, after: str
+):
+    """Compare visits per arm computed in the engine (analysis.stats.pushdown_compare)."""
+    from analysis.stats.cohort import SMALL_GROUP_DEFAULT
+    from analysis.stats.pushdown_compare import pushdown_compare
+
+    return pushdown_compare(_cohort, _design, outcome, before, after, min_cell=SMALL_GROUP_DEFAULT)
+
+
+def registry_compare(cohort: EngineCohort) -> None:
+    """Compare visits for a registry summarised in its database: the per-arm statistics and
+    the between-arm effect computed in the engine; the per-patient charts need rows."""
+    from analysis.instruments import lookup
+    from analysis.present.estimand import change_estimand
+    from analysis.present.format import number
+    from analysis.present.numeric_tables import between_arms_numeric, paired_numeric
+    from analysis.present.tables import between_arms_display, statistics_table
+    from analysis.present.wording import between_arms_sentence, design_caveat, plain_sentence
+    from analysis.stats.arms import ArmComparison
+    from analysis.stats.pushdown import engine_arm_design
+    from ui.render import table
+
+    pick = st.columns(3)
+    linked = st.query_params.get("outcome")
+    outcome = pick[0].selectbox(
+        "Outcome",
+        cohort.outcomes,
+        index=cohort.outcomes.index(linked) if linked in cohort.outcomes else 0,
+        format_func=lambda code: lookup(code).label,
+        key="registry_cmp_outcome",
+    )
+    before = pick[1].selectbox(
+        "First visit", cohort.visits, index=cohort.visits.index(cohort.baseline),
+        key="registry_cmp_before",
+    )  # fmt: skip
+    after_options = [v for v in cohort.visits if v != before]
+    after = pick[2].selectbox(
+        "Second visit", after_options, index=len(after_options) - 1, key="registry_cmp_after"
+    )
+    design = engine_arm_design(cohort)
+    key = cohort_key(cohort, design)
+    result = cached_pushdown_compare(cohort, key, design, outcome, before, after)
+    counts = cached_registry_counts(cohort, key, design)
+    inst = lookup(outcome)
+    estimand = change_estimand(design, inst, before, after, "", counts)
+    provenance = {
+        "estimand": estimand,
+        "computed_in": cohort.source.kind,
+        "source": cohort.source.display,
+        "rows_left_database": False,
+        "suppressed_arms": result.suppressed_arms,
+    }
+    st.caption(
+        md(
+            f"Computed inside {cohort.source.kind}: no row left the database. Arms with fewer "
+            f"than {result.min_cell} patients are suppressed there"
+            + (f" ({', '.join(result.suppressed_arms)})" if result.suppressed_arms else "")
+            + "."
+            + (
+                ""
+                if result.exact_ranks
+                else " The values lie on no recording grid: rank statistics need each patient's "
+                "values and are not shown."
+            )
+        )
+    )
+    unit = f" {inst.unit}" if inst.unit else ""
+    st.subheader("Result in each arm" if design.has_arms else "Result")
+    for arm, comparison in result.per_arm.items():
+        s = comparison.stats
+        if arm:
+            st.markdown(f"**{md(arm)}**" + (" (comparator)" if arm == design.comparator else ""))
+        if s.n_pairs == 0:
+            st.warning(md(plain_sentence(comparison)))
+            continue
+        card = st.columns(3)
+        card[0].metric("Mean change", f"{number(s.mean_change)}{unit}")
+        card[0].caption(f"95% CI {number(s.change_ci_low)} to {number(s.change_ci_high)}")
+        card[1].metric("Patients with both values", f"{s.n_pairs:,}")
+        card[1].caption(f"{comparison.n_excluded:,} without")
+        if s.pct_improved is not None:
+            card[2].metric("Improved", f"{s.pct_improved:.0f}%")
+        st.info(md(plain_sentence(comparison)), icon=":material/record_voice_over:")
+    if design.has_arms and not result.between.empty:
+        st.subheader("Between arms: the effect estimate")
+        for row in result.between.to_dict("records"):
+            st.markdown(md(between_arms_sentence(row, inst.unit, before, after)))
+        by_arm = ArmComparison(design, dict(result.per_arm), result.between)
+        table(between_arms_display(result.between), f"{outcome}_{before}_to_{after}_between_arms",
+              numeric=between_arms_numeric(by_arm), provenance=provenance)  # fmt: skip
+    st.caption(md(design_caveat(design, None)))
+    for arm, comparison in result.per_arm.items():
+        suffix = f" · {arm}" if arm else ""
+        with st.expander(f"All statistics, and how each was computed{suffix}"):
+            stem = f"{outcome}_{before}_to_{after}_statistics{suffix}"
+            numeric = paired_numeric(comparison, arm or None)
+            table(statistics_table(comparison), stem, numeric=numeric, provenance=provenance)
+    st.divider()
