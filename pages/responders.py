@@ -11,6 +11,7 @@ from analysis.stats.arms import patients_with_baseline
 from ui import url
 from ui.arms import estimand_card
 from ui.entry import ensure_entry
+from ui.registry import registry_responders, registry_without_rows
 from ui.render import chart, table
 from ui.safe import md
 from ui.state import (
@@ -25,6 +26,8 @@ from ui.widgets import direction_for, follow_up_picker, outcome_picker
 ensure_entry()
 
 st.title("Responders")
+if (registry_cohort := registry_without_rows()) is not None:
+    registry_responders(registry_cohort)  # computed inside the registry's database
 dataset = require_dataset()
 
 pick = st.columns(3)

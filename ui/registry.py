@@ -321,3 +321,81 @@ def registry_compare(cohort: EngineCohort) -> None:
             numeric = paired_numeric(comparison, arm or None)
             table(statistics_table(comparison), stem, numeric=numeric, provenance=provenance)
     st.divider()
+
+
+@st.cache_data(show_spinner="Counting responders inside the database…", ttl=3600, max_entries=16)
+def cached_pushdown_responders(
+    _cohort: EngineCohort, key: str, _design: ArmDesign, outcome: str, visit: str
+):
+    """Responders per arm computed in the engine (analysis.stats.pushdown_responders)."""
+    from analysis.stats.cohort import SMALL_GROUP_DEFAULT
+    from analysis.stats.pushdown_responders import pushdown_responders
+
+    return pushdown_responders(_cohort, _design, outcome, visit, min_cell=SMALL_GROUP_DEFAULT)
+
+
+def registry_responders(cohort: EngineCohort) -> None:
+    """Responders for a registry summarised in its database: rates per arm with exact
+    intervals and the between-arm differences computed in the engine; the waterfall needs rows."""
+    from analysis.instruments import lookup
+    from analysis.present.estimand import responder_estimand
+    from analysis.present.numeric_tables import (
+        responder_rates_numeric,
+        responders_between_numeric,
+    )
+    from analysis.present.tables import arm_difference_display, responder_table
+    from analysis.present.wording import design_caveat
+    from analysis.stats.pushdown import engine_arm_design
+    from ui.render import table
+
+    pick = st.columns(2)
+    linked = st.query_params.get("outcome")
+    outcome = pick[0].selectbox(
+        "Outcome",
+        cohort.outcomes,
+        index=cohort.outcomes.index(linked) if linked in cohort.outcomes else 0,
+        format_func=lambda code: lookup(code).label,
+        key="registry_resp_outcome",
+    )
+    follow = cohort.follow_up_visits
+    visit = pick[1].selectbox(
+        "Follow-up visit", follow, index=len(follow) - 1, key="registry_resp_visit"
+    )
+    design = engine_arm_design(cohort)
+    key = cohort_key(cohort, design)
+    result = cached_pushdown_responders(cohort, key, design, outcome, visit)
+    counts = cached_registry_counts(cohort, key, design)
+    inst = lookup(outcome)
+    estimand = responder_estimand(design, inst, visit, "", counts)
+    provenance = {
+        "estimand": estimand,
+        "computed_in": cohort.source.kind,
+        "source": cohort.source.display,
+        "rows_left_database": False,
+        "arms_suppressed": result.n_suppressed,
+    }
+    st.caption(
+        md(
+            f"Computed inside {cohort.source.kind}: no row left the database. Arms with fewer "
+            f"than {result.min_cell} patients are suppressed there ({result.n_suppressed} here)."
+        )
+    )
+    for arm, analysis in result.per_arm.items():
+        if design.has_arms:
+            st.subheader(md(arm) + (" (comparator)" if arm == design.comparator else ""))
+        cards = st.columns(2)
+        cards[0].metric("Patients with a baseline value", f"{analysis.n_itt:,}")
+        cards[1].metric(f"Evaluable at {visit}", f"{analysis.n_evaluable:,}")
+        if analysis.rates.empty:
+            st.info("Responder rates need a direction of improvement.")
+            continue
+        numeric = responder_rates_numeric(analysis, arm or None)
+        stem = f"responders_{outcome}_{visit}_{arm}".rstrip("_")
+        table(responder_table(analysis), stem, numeric=numeric, provenance=provenance)
+    if design.has_arms and not result.between.empty:
+        st.subheader("Between arms: the effect estimate")
+        table(arm_difference_display(result.between), f"responders_between_arms_{outcome}_{visit}",
+              numeric=responders_between_numeric(result), provenance=provenance)  # fmt: skip
+        st.caption("Completers; difference in percentage points with Newcombe's 95% interval.")
+    st.caption(md(design_caveat(design, None)))
+    st.divider()

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from analysis.ingest import engine, pipeline
 from analysis.ingest.pipeline import load_demo
 from analysis.present.format import number
-from analysis.stats.arms import compare_by_arm, resolve_arms, summary_by_arm
+from analysis.stats.arms import compare_by_arm, resolve_arms, responders_by_arm, summary_by_arm
 from ui.registry import SOURCE_REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +99,22 @@ def test_compare_is_computed_in_the_database(registry, monkeypatch):
     assert any("no row left the database" in c.value for c in at.caption)
     # The per-patient charts still need rows: offered, not taken.
     assert any("no row has left it" in i.value for i in at.info)
+
+
+def test_responders_are_counted_in_the_database(registry, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("rows were read out of the database")
+
+    at = _registry_app()
+    monkeypatch.setattr(engine, "fetch_rows", refuse)
+    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+    at.switch_page("pages/responders.py").run()
+    at.selectbox(key="registry_resp_outcome").set_value("pain_nrs").run()
+    at.selectbox(key="registry_resp_visit").set_value("m6").run()
+    assert not at.exception
+    # Patients with a baseline value per arm, as responders_by_arm counts them in memory.
+    by_arm = responders_by_arm(registry, resolve_arms(registry), "pain_nrs", "m6")
+    shown = [m.value for m in at.metric if m.label == "Patients with a baseline value"]
+    assert shown == [f"{a.n_itt:,}" for a in by_arm.per_arm.values()]
+    between = next(d.value for d in at.dataframe if "responders in comparator" in d.value.columns)
+    assert len(between) == len(by_arm.between)
