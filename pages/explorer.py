@@ -23,6 +23,7 @@ from analysis.stats.table1 import NORMALITY_RULE, table_one
 from analysis.stats.trajectory import change_summary
 from ui import url
 from ui.entry import ensure_entry
+from ui.registry import registry_explorer, registry_without_rows
 from ui.render import chart, table
 from ui.safe import md
 from ui.state import require_dataset
@@ -31,6 +32,8 @@ from ui.widgets import outcome_picker
 ensure_entry()
 
 st.title("Cohort explorer")
+if (registry_cohort := registry_without_rows()) is not None:
+    registry_explorer(registry_cohort)  # computed inside the registry's database
 dataset = require_dataset()
 kinds = attribute_kinds(dataset)
 categorical = [a for a, k in kinds.items() if k == "categorical"]

@@ -10,9 +10,12 @@ from stats.test_pushdown import canonical_long, write_duckdb
 from streamlit.testing.v1 import AppTest
 
 from analysis.ingest import engine, pipeline
-from analysis.ingest.pipeline import load_demo
+from analysis.ingest.pipeline import load_demo, load_frame
 from analysis.present.format import number
+from analysis.present.tables import table1_display
 from analysis.stats.arms import compare_by_arm, resolve_arms, responders_by_arm, summary_by_arm
+from analysis.stats.subgroups import compare_subgroups
+from analysis.stats.table1 import table_one
 from ui.registry import SOURCE_REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,3 +121,29 @@ def test_responders_are_counted_in_the_database(registry, monkeypatch):
     assert shown == [f"{a.n_itt:,}" for a in by_arm.per_arm.values()]
     between = next(d.value for d in at.dataframe if "responders in comparator" in d.value.columns)
     assert len(between) == len(by_arm.between)
+
+
+def test_explorer_is_computed_in_the_database(registry, monkeypatch):
+    same_rows = load_frame(canonical_long(registry), "registry").dataset  # arm only, as stored
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("rows were read out of the database")
+
+    at = _registry_app()
+    monkeypatch.setattr(engine, "fetch_rows", refuse)
+    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    # Table 1 by arm (the default) and the subgroup table by arm, as in memory.
+    expected = table1_display(table_one(same_rows, "arm", min_group=5).table)
+    shown = at.dataframe[0].value
+    assert shown.shape == expected.shape
+    # Same rows; a database has no first appearance, so outcomes come in alphabetical order.
+    rows = sorted(shown.astype(str).to_numpy().tolist())
+    assert rows == sorted(expected.astype(str).to_numpy().tolist())
+    at.selectbox(key="registry_sub_outcome").set_value("pain_nrs").run()
+    at.selectbox(key="registry_sub_visit").set_value("m6").run()
+    assert not at.exception
+    groups = compare_subgroups(registry, "pain_nrs", "m6", "arm", 5, "standard care").groups
+    table = next(d.value for d in at.dataframe[1:] if len(d.value) == len(groups))
+    assert table.shape[0] == 2
