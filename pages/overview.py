@@ -47,8 +47,8 @@ columns[3].metric(
 )
 design = arm_design()
 # The caveat's place is kept and filled after the first chart is drawn: the baseline imbalance
-# it names (Table 1's standardised differences) needs scipy.stats, which loads in about a second
-# on a fresh server (README, start-up). What the page shows and its order do not change.
+# it names (Table 1's standardised differences) needs SciPy's statistics, which load in about a
+# second on a fresh server (README, start-up). What the page shows and its order do not change.
 caveat = st.empty()
 
 completeness = dataset.completeness()
@@ -71,7 +71,7 @@ st.caption(
     "here: treat p-values as descriptive."
 )
 direction_items = tuple(sorted(directions().items()))
-# After the first chart: numeric_tables imports the responder and MMRM modules (scipy).
+# After the first chart: numeric_tables imports the responder and MMRM modules (SciPy).
 from analysis.present.numeric_tables import summary_between_numeric, summary_numeric  # noqa: E402
 
 estimand = summary_estimand(

@@ -1,12 +1,9 @@
 """Patient: one person's outcomes over time against the cohort, their adverse events on the
 same day axis, and a printable view."""
 
-from collections.abc import Iterable
-
 import pandas as pd
 import streamlit as st
 
-from analysis.ingest.adverse_events import AdverseEvents, load_demo_adverse_events
 from analysis.instruments import lookup
 from analysis.present.figures import score_axis_title
 from analysis.present.figures_followup import patient_panels
@@ -17,34 +14,10 @@ from analysis.stats.adverse_events import patient_events, patient_visit_days
 from ui import url
 from ui.entry import ensure_entry
 from ui.render import chart, table
-from ui.state import cached_patient, directions, require_dataset
+from ui.state import cached_patient, current_adverse_events, directions, require_dataset
 from ui.widgets import outcome_picker
 
 ensure_entry()
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _demo_adverse_events(patients: tuple[str, ...]) -> AdverseEvents | None:
-    """The synthetic demo AE table, read once per set of patients."""
-    return load_demo_adverse_events(patients).table
-
-
-def _adverse_events(synthetic: bool, patients: Iterable[str]) -> AdverseEvents | None:
-    """The AE table loaded on the Safety page, else the demo's with the demo cohort; None when
-    there is none or it belongs to other patients (another data source)."""
-    known = {str(p) for p in patients}
-    loaded = st.session_state.get("adverse_events")
-    if (
-        isinstance(loaded, AdverseEvents)
-        and (not loaded.synthetic or synthetic)
-        and set(loaded.events["patient_id"]) & known
-    ):
-        return loaded
-    if synthetic:
-        full = st.session_state["load"].dataset if "load" in st.session_state else None
-        everyone = tuple(str(p) for p in (full.patients if full is not None else sorted(known)))
-        return _demo_adverse_events(everyone)
-    return None
 
 
 st.title("Patient")
@@ -80,7 +53,7 @@ right.caption(
 figure = patient_panels(profile.values, dataset.visits, patient_id)
 chart(figure, f"patient_{patient_id}")
 
-ae = _adverse_events(dataset.synthetic, dataset.patients)
+ae = current_adverse_events(dataset.synthetic, dataset.patients)
 events = patient_events(ae, patient_id) if ae is not None else None
 if ae is not None and events is not None:
     st.subheader("Adverse events")

@@ -1,46 +1,27 @@
 """Report: one outcome and visit as a self-contained HTML file to print, file or share."""
 
 import datetime as dt
-from collections.abc import Iterable
 
 import pandas as pd
 import streamlit as st
 
-from analysis.ingest.adverse_events import AdverseEvents, load_demo_adverse_events
+from analysis.ingest.adverse_events import AdverseEvents
 from analysis.ingest.dataset import Dataset
 from analysis.present.docx_export import DOCX_MIME, report_to_docx
 from analysis.present.report import ReportInput, build_report
 from analysis.stats.arms import ArmDesign
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT
 from ui.entry import ensure_entry
-from ui.state import arm_design, cached_report, dataset_fingerprint, require_dataset
+from ui.state import (
+    arm_design,
+    cached_report,
+    current_adverse_events,
+    dataset_fingerprint,
+    require_dataset,
+)
 from ui.widgets import follow_up_picker, outcome_picker
 
 ensure_entry()
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _demo_adverse_events(patients: tuple[str, ...]) -> AdverseEvents | None:
-    """The synthetic demo AE table, read once per set of patients."""
-    return load_demo_adverse_events(patients).table
-
-
-def _adverse_events(synthetic: bool, patients: Iterable[str]) -> AdverseEvents | None:
-    """The AE table loaded on the Safety page, else the demo's with the demo cohort; None when
-    there is none or it belongs to other patients (another data source)."""
-    known = {str(p) for p in patients}
-    loaded = st.session_state.get("adverse_events")
-    if (
-        isinstance(loaded, AdverseEvents)
-        and (not loaded.synthetic or synthetic)
-        and set(loaded.events["patient_id"]) & known
-    ):
-        return loaded
-    if synthetic:
-        full = st.session_state["load"].dataset if "load" in st.session_state else None
-        everyone = tuple(str(p) for p in (full.patients if full is not None else sorted(known)))
-        return _demo_adverse_events(everyone)
-    return None
 
 
 @st.cache_data(show_spinner="Building the report…", max_entries=16, ttl=3600,
@@ -77,7 +58,7 @@ if not follow:
     st.stop()
 visit = follow_up_picker(dataset, outcome, follow, "report_visit", "visit", pick[1])
 
-ae = _adverse_events(dataset.synthetic, dataset.patients)
+ae = current_adverse_events(dataset.synthetic, dataset.patients)
 min_cell = int(st.session_state.get("min_group", SMALL_GROUP_DEFAULT))
 if ae is not None:
     include = st.checkbox(

@@ -24,6 +24,9 @@ from ui.filters import cohort_sidebar
 from ui.safe import md
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from analysis.ingest.adverse_events import AdverseEvents
     from analysis.instruments import Direction
     from analysis.stats.arms import ArmComparison, ArmResponders
     from analysis.stats.compare import Comparison
@@ -469,3 +472,31 @@ def sensitivity_with_progress(
         )  # fmt: skip
         bar.empty()
     return store[key]
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _demo_adverse_events(patients: tuple[str, ...]) -> AdverseEvents | None:
+    """The synthetic demo AE table, read once per set of patients."""
+    from analysis.ingest.adverse_events import load_demo_adverse_events
+
+    return load_demo_adverse_events(patients).table
+
+
+def current_adverse_events(synthetic: bool, patients: Iterable[str]) -> AdverseEvents | None:
+    """The AE table loaded on the Safety page, else the demo's with the demo cohort; None when
+    there is none or it belongs to other patients (another data source)."""
+    from analysis.ingest.adverse_events import AdverseEvents
+
+    known = {str(p) for p in patients}
+    loaded = st.session_state.get("adverse_events")
+    if (
+        isinstance(loaded, AdverseEvents)
+        and (not loaded.synthetic or synthetic)
+        and set(loaded.events["patient_id"]) & known
+    ):
+        return loaded
+    if synthetic:
+        full = st.session_state["load"].dataset if "load" in st.session_state else None
+        everyone = tuple(str(p) for p in (full.patients if full is not None else sorted(known)))
+        return _demo_adverse_events(everyone)
+    return None
