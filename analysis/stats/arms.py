@@ -296,26 +296,34 @@ def responders_by_arm(
 ) -> ArmResponders:
     """responder_analysis within every arm (denominators within the arm), and differences in
     rates (completers) with Newcombe's hybrid score interval (Newcombe 1998, method 10)."""
-    from statsmodels.stats.proportion import confint_proportions_2indep
-
     from analysis.stats.responders import responder_analysis
 
     per_arm = {
         level: responder_analysis(arm_dataset(dataset, design, level), outcome, visit, direction)
         for level in design.levels
     }
-    assert design.comparator is not None
-    if per_arm[design.comparator].rates.empty:  # no direction: no responder thresholds
-        return ArmResponders(design, per_arm, pd.DataFrame())
-    reference = per_arm[design.comparator].rates.set_index("threshold")
+    return ArmResponders(design, per_arm, responders_between(design, per_arm))
+
+
+def responders_between(design: ArmDesign, per_arm: dict[str, ResponderAnalysis]) -> pd.DataFrame:
+    """Each treated arm's responder rate minus the comparator's (completers), with Newcombe's
+    hybrid score interval (Newcombe 1998, method 10; statsmodels
+    confint_proportions_2indep(method="newcomb")); empty when the comparator is missing
+    (suppressed) or has no thresholds (no direction)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    comparator = per_arm.get(str(design.comparator))
+    if comparator is None or comparator.rates.empty:
+        return pd.DataFrame()
+    reference = comparator.rates.set_index("threshold")
     rows = []
     for level in design.treated:
+        if level not in per_arm:
+            continue
         rates = per_arm[level].rates.set_index("threshold")
         for threshold in rates.index.intersection(reference.index):
-            k1, n1 = (
-                int(rates.loc[threshold, "responders"]),
-                int(rates.loc[threshold, "n_completers"]),
-            )
+            k1 = int(rates.loc[threshold, "responders"])
+            n1 = int(rates.loc[threshold, "n_completers"])
             k0 = int(reference.loc[threshold, "responders"])
             n0 = int(reference.loc[threshold, "n_completers"])
             row: dict[str, object] = {
@@ -333,7 +341,7 @@ def responders_by_arm(
                     ci_high=100 * float(high),
                 )
             rows.append(row)
-    return ArmResponders(design, per_arm, pd.DataFrame(rows))
+    return pd.DataFrame(rows)
 
 
 def summary_by_arm(

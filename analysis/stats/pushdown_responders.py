@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis.ingest.engine import EngineCohort
 from analysis.instruments import Direction, Instrument, lookup
-from analysis.stats.arms import ArmDesign, ArmResponders
+from analysis.stats.arms import ArmDesign, ArmResponders, responders_between
 from analysis.stats.responders import ResponderAnalysis, clopper_pearson, responder_thresholds
 
 POOLED = "all"  # the key of the one group when the design has no arms
@@ -144,7 +144,7 @@ def pushdown_responders(
             continue  # fewer than min_cell (possibly none) with a baseline value: suppressed
         per_arm[level] = _analysis(row or {}, instrument, outcome, visit)
     n_suppressed = len(levels) - len(per_arm)
-    between = between_arms(design, per_arm) if design.has_arms else pd.DataFrame()
+    between = responders_between(design, per_arm) if design.has_arms else pd.DataFrame()
     return PushdownResponders(design, per_arm, between, n_suppressed, min_cell)
 
 
@@ -223,41 +223,3 @@ def regression_to_mean(
     slope = cov_xy / var_x
     r = float(np.clip(cov_xy / math.sqrt(var_x * var_y), -1.0, 1.0))
     return r, slope, mean_y - slope * mean_x
-
-
-def between_arms(design: ArmDesign, per_arm: dict[str, ResponderAnalysis]) -> pd.DataFrame:
-    """Each treated arm's responder rate minus the comparator's (completers), with Newcombe's
-    hybrid score interval (statsmodels confint_proportions_2indep(method="newcomb"), as
-    responders_by_arm); empty when the comparator is suppressed or has no thresholds."""
-    from statsmodels.stats.proportion import confint_proportions_2indep
-
-    comparator = per_arm.get(str(design.comparator))
-    if comparator is None or comparator.rates.empty:
-        return pd.DataFrame()
-    reference = comparator.rates.set_index("threshold")
-    rows = []
-    for level in design.treated:
-        if level not in per_arm:
-            continue
-        rates = per_arm[level].rates.set_index("threshold")
-        for threshold in rates.index.intersection(reference.index):
-            k1 = int(rates.loc[threshold, "responders"])
-            n1 = int(rates.loc[threshold, "n_completers"])
-            k0 = int(reference.loc[threshold, "responders"])
-            n0 = int(reference.loc[threshold, "n_completers"])
-            row: dict[str, object] = {
-                "threshold": threshold, "arm": level, "comparator": design.comparator,
-                "responders_arm": k1, "n_arm": n1, "responders_comparator": k0, "n_comparator": n0,
-                "difference": None, "ci_low": None, "ci_high": None,
-            }  # fmt: skip
-            if n1 and n0:
-                low, high = confint_proportions_2indep(
-                    k1, n1, k0, n0, method="newcomb", compare="diff"
-                )
-                row.update(
-                    difference=100 * (k1 / n1 - k0 / n0),
-                    ci_low=100 * float(low),
-                    ci_high=100 * float(high),
-                )
-            rows.append(row)
-    return pd.DataFrame(rows)
