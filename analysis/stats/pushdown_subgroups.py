@@ -40,7 +40,7 @@ from analysis.ingest.engine import EngineCohort
 from analysis.stats import rank_tests as rt
 from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT
 from analysis.stats.paired import CHANGE_DECIMALS
-from analysis.stats.subgroups import SubgroupComparison, adjust_p_values
+from analysis.stats.subgroups import SubgroupComparison, forest_from_comparisons
 
 MAX_DISTINCT = 200_000  # distinct changes per group brought out of the engine
 CONF = 0.95
@@ -404,30 +404,10 @@ def pushdown_forest_table(
 ) -> pd.DataFrame:
     """subgroups.forest_table from the engine: every categorical attribute's levels with one
     p per attribute (Welch for two groups, ANOVA for more), Holm and BH adjusted."""
-    rows, p_rows = [], []
-    for attribute in categorical_attributes(cohort):
-        comparison = pushdown_subgroups(cohort, outcome, visit, attribute, min_group)
-        if comparison.groups.empty:
-            continue
-        test = comparison.tests.get("welch") or comparison.tests.get("anova")
-        p = test["p_value"] if test else float("nan")
-        for row in comparison.groups.itertuples():
-            rows.append(dict(attribute=attribute, level=row.group, n=row.n,
-                             mean_change=row.mean_change, ci_low=row.ci_low,
-                             ci_high=row.ci_high, small=row.small))  # fmt: skip
-        p_rows.append(dict(attribute=attribute, p_value=p, test=test["name"] if test else ""))
-    table = pd.DataFrame(rows)
-    p_table = pd.DataFrame(p_rows)
-    if p_table.empty:
-        return table
-    tested = p_table["p_value"].notna()
-    p_table["p_holm"] = np.nan
-    p_table["p_bh"] = np.nan
-    if tested.any():
-        holm, bh = adjust_p_values(list(p_table.loc[tested, "p_value"]))
-        p_table.loc[tested, "p_holm"] = holm
-        p_table.loc[tested, "p_bh"] = bh
-    return table.merge(p_table, on="attribute", how="left")
+    return forest_from_comparisons(
+        (attribute, pushdown_subgroups(cohort, outcome, visit, attribute, min_group))
+        for attribute in categorical_attributes(cohort)
+    )
 
 
 # ---- the CLI: python -m analysis subgroups <database URL> ... ------------------------------

@@ -23,6 +23,7 @@ Groups smaller than the small-group threshold are flagged and their statistics s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -199,12 +200,22 @@ def forest_table(
 ) -> pd.DataFrame:
     """Mean change with 95% CI for every level of every categorical attribute, one p per
     attribute (Welch for two groups, ANOVA for more) with Holm and BH adjustments."""
+    return forest_from_comparisons(
+        (attribute, compare_subgroups(dataset, outcome, visit, attribute, min_group))
+        for attribute, kind in attribute_kinds(dataset).items()
+        if kind == "categorical"
+    )
+
+
+def forest_from_comparisons(
+    comparisons: Iterable[tuple[str, SubgroupComparison]],
+) -> pd.DataFrame:
+    """The forest table from each attribute's subgroup comparison (in memory or computed in a
+    database): its levels, one p per attribute, Holm and BH adjusted (Holm 1979;
+    Benjamini & Hochberg 1995)."""
     rows = []
     p_rows = []
-    for attribute, kind in attribute_kinds(dataset).items():
-        if kind != "categorical":
-            continue
-        comparison = compare_subgroups(dataset, outcome, visit, attribute, min_group)
+    for attribute, comparison in comparisons:
         if comparison.groups.empty:
             continue
         test = comparison.tests.get("welch") or comparison.tests.get("anova")
