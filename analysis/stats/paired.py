@@ -135,6 +135,34 @@ def _f(x) -> float:
     return float(x)
 
 
+def mark_too_few_for_sd(result: PairedResult) -> None:
+    """Fewer than 2 pairs: every spread-based statistic is undefined, with the reason."""
+    result.mark_undefined(
+        "a standard deviation needs at least 2 pairs",
+        "sd_before", "sd_after", "sd_change", "change_ci_low", "change_ci_high",
+        "t_statistic", "df", "p_value_t", "cohens_dz", "pre_post_r",
+    )  # fmt: skip
+
+
+def no_variation_in_change(result: PairedResult, n: int) -> bool:
+    """True (with the t-based statistics marked undefined and a warning) when the SD of the
+    changes is at rounding-error size: a spread that small is no spread, t would be noise."""
+    assert result.sd_change is not None and result.mean_change is not None
+    if result.sd_change > 1e-9 * max(1.0, abs(result.mean_change)):
+        return False
+    result.mark_undefined(
+        "every patient changed by exactly the same amount (no variation in change)",
+        "change_ci_low", "change_ci_high", "t_statistic", "p_value_t", "cohens_dz",
+    )  # fmt: skip
+    result.df = n - 1
+    result.warn(
+        "zero_variance",
+        "Every patient changed by exactly the same amount, so the t-test, its "
+        "confidence interval and Cohen's d_z are undefined.",
+    )
+    return True
+
+
 def paired_statistics(
     before: np.ndarray,
     after: np.ndarray,
@@ -169,27 +197,11 @@ def paired_statistics(
     _counts(result, change, direction, mcid)
 
     if n < 2:
-        result.mark_undefined(
-            "a standard deviation needs at least 2 pairs",
-            "sd_before", "sd_after", "sd_change", "change_ci_low", "change_ci_high",
-            "t_statistic", "df", "p_value_t", "cohens_dz", "pre_post_r",
-        )  # fmt: skip
+        mark_too_few_for_sd(result)
     else:
         result.sd_before, result.sd_after = _f(before.std(ddof=1)), _f(after.std(ddof=1))
         result.sd_change = _f(change.std(ddof=1))
-        # A spread at rounding-error size is no spread: the t statistic would be noise.
-        if result.sd_change <= 1e-9 * max(1.0, abs(result.mean_change)):
-            result.mark_undefined(
-                "every patient changed by exactly the same amount (no variation in change)",
-                "change_ci_low", "change_ci_high", "t_statistic", "p_value_t", "cohens_dz",
-            )  # fmt: skip
-            result.df = n - 1
-            result.warn(
-                "zero_variance",
-                "Every patient changed by exactly the same amount, so the t-test, its "
-                "confidence interval and Cohen's d_z are undefined.",
-            )
-        else:
+        if not no_variation_in_change(result, n):
             from scipy import stats  # imported when used: start-up stays light
 
             test = stats.ttest_rel(after, before)

@@ -56,6 +56,8 @@ from analysis.stats.paired import (
     _shapiro_part,
     _wilcoxon_part,
     hodges_lehmann_values,
+    mark_too_few_for_sd,
+    no_variation_in_change,
     paired_statistics,
     zero_changes_note,
 )
@@ -383,27 +385,13 @@ def _paired_from_bins(
             setattr(result, f"q3_{when}", _percentile(v, k, 75))
     _direction_counts(result, cell, n, direction, mcid)
     if n < 2:
-        result.mark_undefined(
-            "a standard deviation needs at least 2 pairs",
-            "sd_before", "sd_after", "sd_change", "change_ci_low", "change_ci_high",
-            "t_statistic", "df", "p_value_t", "cohens_dz", "pre_post_r",
-        )  # fmt: skip
+        mark_too_few_for_sd(result)
     else:
         result.sd_before = math.sqrt(total["s_bb"] / (n - 1))
         result.sd_after = math.sqrt(total["s_aa"] / (n - 1))
         result.sd_change = math.sqrt(ss_d / (n - 1))
-        if result.sd_change <= 1e-9 * max(1.0, abs(mean_d)):
-            result.mark_undefined(
-                "every patient changed by exactly the same amount (no variation in change)",
-                "change_ci_low", "change_ci_high", "t_statistic", "p_value_t", "cohens_dz",
-            )  # fmt: skip
-            result.df = n - 1
-            result.warn(
-                "zero_variance",
-                "Every patient changed by exactly the same amount, so the t-test, its "
-                "confidence interval and Cohen's d_z are undefined.",
-            )
-        else:  # scipy.stats.ttest_rel's statistic, p and interval from the moments
+        if not no_variation_in_change(result, n):
+            # scipy.stats.ttest_rel's statistic, p and interval from the moments
             se = result.sd_change / math.sqrt(n)
             t = mean_d / se
             half = float(sps.t.ppf(0.5 + CONF_LEVEL / 2, n - 1)) * se
