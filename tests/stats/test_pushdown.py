@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import duckdb
 import numpy as np
@@ -187,16 +188,18 @@ def test_unknown_files_and_tables_are_explained(tmp_path):
 # ---- PostgreSQL (the server make test starts) --------------------------------------------------
 
 
-@pytest.fixture
-def pg_table(demo):
+@contextmanager
+def pg_reader_table(frame: pd.DataFrame, prefix: str):
+    """``frame`` as a PostgreSQL table readable by a fresh least-privilege role (the server
+    make test starts): yields (reader URL, table, admin URL); both are dropped afterwards."""
     url = os.environ.get("OUTCOMES_TEST_PG_URL")
     if not url:
         pytest.skip("no PostgreSQL server: make test starts one when PostgreSQL is installed")
     admin = sa.create_engine(url)
     suffix = uuid.uuid4().hex[:8]
-    table, role, password = f"outcomes_{suffix}", f"reader_{suffix}", uuid.uuid4().hex
+    table, role, password = f"{prefix}_{suffix}", f"reader_{suffix}", uuid.uuid4().hex
     with admin.begin() as connection:
-        canonical_long(demo).to_sql(table, connection, index=False)
+        frame.to_sql(table, connection, index=False)
         connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
         connection.exec_driver_sql(f"GRANT SELECT ON {table} TO {role}")
     reader = sa.engine.make_url(url).set(drivername="postgresql", username=role, password=password)
@@ -208,6 +211,12 @@ def pg_table(demo):
             connection.exec_driver_sql(f"DROP OWNED BY {role}")
             connection.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
         admin.dispose()
+
+
+@pytest.fixture
+def pg_table(demo):
+    with pg_reader_table(canonical_long(demo), "outcomes") as created:
+        yield created
 
 
 def test_postgresql_summary_per_arm_equals_memory(demo, pg_table):

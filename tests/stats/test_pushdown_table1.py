@@ -8,15 +8,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import uuid
 from contextlib import redirect_stdout
 
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from stats.test_pushdown import canonical_long, write_duckdb
+from stats.test_pushdown import canonical_long, pg_reader_table, write_duckdb
 
 from analysis.cli_engine import cmd_table1
 from analysis.ingest import engine
@@ -183,27 +180,8 @@ def test_cli_handler_prints_the_table_and_where_it_was_computed(demo, tmp_path):
 def pg_cohort(demo):
     """The demo with its attributes in a PostgreSQL table, read by a read-only role (as
     test_pushdown.pg_table, whose table carries only the arm)."""
-    url = os.environ.get("OUTCOMES_TEST_PG_URL")
-    if not url:
-        pytest.skip("no PostgreSQL server: make test starts one when PostgreSQL is installed")
-    admin = sa.create_engine(url)
-    suffix = uuid.uuid4().hex[:8]
-    table, role, password = f"table1_{suffix}", f"reader_{suffix}", uuid.uuid4().hex
-    with admin.begin() as connection:
-        long_with_attributes(demo).to_sql(table, connection, index=False)
-        connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-        connection.exec_driver_sql(f"GRANT SELECT ON {table} TO {role}")
-    reader = sa.engine.make_url(url).set(drivername="postgresql", username=role, password=password)
-    try:
-        yield engine.describe(
-            engine.open_source(reader.render_as_string(hide_password=False), table)
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-            connection.exec_driver_sql(f"DROP OWNED BY {role}")
-            connection.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
-        admin.dispose()
+    with pg_reader_table(long_with_attributes(demo), "table1") as (url, table, _):
+        yield engine.describe(engine.open_source(url, table))
 
 
 @pytest.mark.parametrize("by", ["arm", None])
