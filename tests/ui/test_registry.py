@@ -29,6 +29,16 @@ def registry(tmp_path, monkeypatch):
     return dataset
 
 
+def refuse_rows(monkeypatch) -> None:
+    """From here on, reading rows out of the database (or loading any rows) fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("rows were read out of the database")
+
+    monkeypatch.setattr(engine, "fetch_rows", refuse)
+    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+
+
 def _registry_app() -> AppTest:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.run()
@@ -36,12 +46,8 @@ def _registry_app() -> AppTest:
 
 
 def test_overview_is_computed_without_reading_rows(registry, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("rows were read out of the database")
-
     at = _registry_app()
-    monkeypatch.setattr(engine, "fetch_rows", refuse)
-    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+    refuse_rows(monkeypatch)
     at.switch_page("pages/overview.py").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -82,12 +88,8 @@ def test_a_link_opens_the_registry(registry):
 
 
 def test_compare_is_computed_in_the_database(registry, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("rows were read out of the database")
-
     at = _registry_app()
-    monkeypatch.setattr(engine, "fetch_rows", refuse)
-    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+    refuse_rows(monkeypatch)
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     at.selectbox(key="registry_cmp_outcome").set_value("pain_nrs").run()
@@ -105,12 +107,8 @@ def test_compare_is_computed_in_the_database(registry, monkeypatch):
 
 
 def test_responders_are_counted_in_the_database(registry, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("rows were read out of the database")
-
     at = _registry_app()
-    monkeypatch.setattr(engine, "fetch_rows", refuse)
-    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+    refuse_rows(monkeypatch)
     at.switch_page("pages/responders.py").run()
     at.selectbox(key="registry_resp_outcome").set_value("pain_nrs").run()
     at.selectbox(key="registry_resp_visit").set_value("m6").run()
@@ -126,12 +124,8 @@ def test_responders_are_counted_in_the_database(registry, monkeypatch):
 def test_explorer_is_computed_in_the_database(registry, monkeypatch):
     same_rows = load_frame(canonical_long(registry), "registry").dataset  # arm only, as stored
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("rows were read out of the database")
-
     at = _registry_app()
-    monkeypatch.setattr(engine, "fetch_rows", refuse)
-    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+    refuse_rows(monkeypatch)
     at.switch_page("pages/explorer.py").run()
     assert not at.exception
     # Table 1 by arm (the default) and the subgroup table by arm, as in memory.
