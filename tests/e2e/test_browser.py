@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import CHROMIUM_ARGS, PAGES, chromium, serve, wait_for_page, wait_idle
+from bench.browser import (
+    CHROMIUM_ARGS,
+    PAGES,
+    choose,
+    chromium,
+    reveal_cohort_filter,
+    serve,
+    wait_for_page,
+    wait_idle,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "build"
@@ -63,31 +72,13 @@ def test_every_page_opens_with_its_charts(server, browser):
     print("\ntime from navigation to the first chart:", ", ".join(f"{p} {s}s" for p, s in timings))
 
 
-def _choose(page, widget, option: str, reveal=None, attempts: int = 3) -> None:
-    """Open a select widget (after ``reveal()``, when given) and pick ``option``. A rerun that
-    lands while the list is open redraws the widget and closes the list (seen once in CI on a
-    slow first run), so the list is reopened up to ``attempts`` times before the test fails."""
-    for attempt in range(1, attempts + 1):
-        wait_idle(page)
-        if reveal is not None:
-            reveal()
-        widget.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=15_000)
-            return
-        except sync_api.TimeoutError:
-            if attempt == attempts:
-                raise
-            page.keyboard.press("Escape")
-
-
 def test_change_outcome_visit_and_filter(server, browser):
     page = _page(browser)
     page.goto(f"{server}/compare")
     page.get_by_role("heading", name="Compare two visits").wait_for(timeout=60_000)
     wait_idle(page)
     outcome = page.locator("[data-testid='stSelectbox']").filter(has_text="Outcome").first
-    _choose(page, outcome, "Toronto Clinical Scoring System (TCSS 0–19)")
+    choose(page, outcome, "Toronto Clinical Scoring System (TCSS 0–19)")
     # one sentence per arm: wait for the first
     page.get_by_text("Among the").filter(
         has_text="Toronto Clinical Scoring System"
@@ -96,7 +87,7 @@ def test_change_outcome_visit_and_filter(server, browser):
     page.wait_for_url("**outcome=tcss**")
     wait_idle(page)
     second = page.locator("[data-testid='stSelectbox']").filter(has_text="Second visit").first
-    _choose(page, second, "m3")
+    choose(page, second, "m3")
     page.wait_for_url("**after=m3**")
     page.get_by_text("Among the").filter(has_text="at both baseline and m3").first.wait_for()
     wait_idle(page)
@@ -104,14 +95,7 @@ def test_change_outcome_visit_and_filter(server, browser):
         has=page.get_by_text("arm", exact=True)
     )
 
-    def open_filter() -> None:
-        if not arm.is_visible():
-            page.locator("[data-testid='stExpander'] summary").filter(
-                has_text="Cohort filter"
-            ).click()
-            arm.wait_for()
-
-    _choose(page, arm.locator("input"), "MSC", reveal=open_filter)
+    choose(page, arm.locator("input"), "MSC", reveal=lambda: reveal_cohort_filter(page, arm))
     page.get_by_text("Showing 108 of 150 patients: arm MSC.", exact=True).wait_for(timeout=30_000)
     assert "f.arm=MSC" in page.url
     page.reload()
