@@ -23,7 +23,8 @@ from analysis.stats.table1 import NORMALITY_RULE, table_one
 from analysis.stats.trajectory import change_summary
 from ui import url
 from ui.entry import ensure_entry
-from ui.registry import registry_explorer, registry_without_rows
+from ui.registry import registry_without_rows
+from ui.registry_explorer import registry_explorer
 from ui.render import chart, table
 from ui.safe import md
 from ui.state import require_dataset

@@ -47,17 +47,23 @@ def _restore_from_url(dataset: Dataset, fingerprint: str) -> None:
     st.session_state[marker] = True
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _filtered(_dataset: Dataset, dataset_key: str, cohort_key: str, _cohort: CohortFilter):
+def _loaded_fingerprint(dataset: Dataset) -> str:
+    if not dataset.fingerprint:
+        raise ValueError("cohort_sidebar needs a dataset that carries its fingerprint")
+    return dataset.fingerprint
+
+
+# cache_resource, not cache_data: the filtered cohort is shared, not copied, across reruns.
+# Keyed by the unfiltered data's fingerprint and the filter (a dataclass, hashed by value).
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs={Dataset: _loaded_fingerprint})
+def _filtered(dataset: Dataset, cohort: CohortFilter) -> Dataset:
     """The filtered cohort, made once per data and filter and shared across reruns."""
-    return apply_filter(_dataset, _cohort)
+    return apply_filter(dataset, cohort)
 
 
-def cohort_sidebar(
-    dataset: Dataset, fingerprint: str, dataset_key: str
-) -> tuple[Dataset, CohortFilter]:
-    """Render the filter widgets; return the filtered dataset and the filter. ``dataset_key``
-    names the data exactly (content, loading choices and baseline)."""
+def cohort_sidebar(dataset: Dataset, fingerprint: str) -> tuple[Dataset, CohortFilter]:
+    """Render the filter widgets; return the filtered dataset and the filter. The dataset's
+    own fingerprint names it exactly (content, loading choices and baseline)."""
     kinds = attribute_kinds(dataset)
     _restore_from_url(dataset, fingerprint)
     categorical: dict[str, tuple[str, ...]] = {}
@@ -92,7 +98,7 @@ def cohort_sidebar(
     _write_url(cohort)
     if not cohort.active:
         return dataset, cohort
-    return _filtered(dataset, dataset_key, cohort.key(), cohort), cohort
+    return _filtered(dataset, cohort), cohort
 
 
 def _write_url(cohort: CohortFilter) -> None:

@@ -27,6 +27,21 @@ TABLE_VARIABLE = "OUTCOMES_REGISTRY_TABLE"
 SOURCE_REGISTRY = "Registry database (computed in place)"
 
 
+def cohort_identity(cohort: EngineCohort) -> str:
+    """What st.cache_data hashes for a registry cohort: its source, baseline and visit mapping
+    (the database's content is not hashed: cached results expire after an hour)."""
+    return f"{cohort.source.display}|{cohort.baseline}|{sorted(cohort.visit_map.items())}"
+
+
+# Cached registry results are keyed by the cohort's identity plus their plain arguments (the
+# ArmDesign dataclass hashes by value); the type is named as a string so that this module
+# does not import the engine (and Ibis) before a registry is used.
+CACHE_OPTIONS: dict = {
+    "hash_funcs": {"analysis.ingest.engine.EngineCohort": cohort_identity},
+    "ttl": 3600,
+}
+
+
 def registry_url() -> str | None:
     """The registry the administrator configured, or None."""
     return os.environ.get(URL_VARIABLE, "").strip() or None
@@ -82,27 +97,22 @@ def registry_without_rows() -> EngineCohort | None:
     return cohort if cohort is not None and st.session_state.get("dataset") is None else None
 
 
-@st.cache_data(show_spinner="Summarising inside the database…", ttl=3600, max_entries=8)
+@st.cache_data(show_spinner="Summarising inside the database…", max_entries=8, **CACHE_OPTIONS)
 def cached_pushdown_summary(
-    _cohort: EngineCohort, key: str, _design: ArmDesign, min_cell: int
+    cohort: EngineCohort, design: ArmDesign, min_cell: int
 ) -> PushdownSummary:
     """The whole-cohort summary computed in the engine, once per registry and design."""
     from analysis.stats.pushdown import pushdown_summary
 
-    return pushdown_summary(_cohort, _design, min_cell=min_cell)
+    return pushdown_summary(cohort, design, min_cell=min_cell)
 
 
-@st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
-def cached_registry_counts(_cohort: EngineCohort, key: str, _design: ArmDesign) -> dict[str, int]:
+@st.cache_data(show_spinner=False, max_entries=8, **CACHE_OPTIONS)
+def cached_registry_counts(cohort: EngineCohort, design: ArmDesign) -> dict[str, int]:
     """Patients with a baseline value per arm, counted in the engine."""
     from analysis.stats.pushdown import engine_patients_with_baseline
 
-    return engine_patients_with_baseline(_cohort, _design)
-
-
-def cohort_key(cohort: EngineCohort, design: ArmDesign) -> str:
-    """What a cached registry result depends on: source, baseline, arm design."""
-    return f"{cohort.source.display}|{cohort.baseline}|{design}"
+    return engine_patients_with_baseline(cohort, design)
 
 
 def offer_rows(cohort: EngineCohort) -> None:
@@ -171,8 +181,7 @@ def registry_overview(cohort: EngineCohort) -> None:
         st.warning(md(finding.message))
     design = engine_arm_design(cohort)
     st.warning(md(design_caveat(design, None)), icon=":material/warning:")
-    key = cohort_key(cohort, design)
-    completeness = _cached_completeness(cohort, key)
+    completeness = _cached_completeness(cohort)
     left, right = st.columns([3, 2])
     with left:
         chart(completeness_bars(completeness), "follow_up_completeness")
@@ -180,8 +189,8 @@ def registry_overview(cohort: EngineCohort) -> None:
         st.subheader("Follow-up completeness")
         st.caption("Patients with at least one value at each visit.")
         table(completeness, "follow_up_completeness")
-    result = cached_pushdown_summary(cohort, key, design, SMALL_GROUP_DEFAULT)
-    counts = cached_registry_counts(cohort, key, design)
+    result = cached_pushdown_summary(cohort, design, SMALL_GROUP_DEFAULT)
+    counts = cached_registry_counts(cohort, design)
     estimand = summary_estimand(design, "", counts)
     computed_in = {
         "estimand": estimand,
@@ -214,22 +223,24 @@ def registry_overview(cohort: EngineCohort) -> None:
               numeric=summary_between_numeric(result.between), provenance=computed_in)  # fmt: skip
 
 
-@st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
-def _cached_completeness(_cohort: EngineCohort, key: str):
+@st.cache_data(show_spinner=False, max_entries=8, **CACHE_OPTIONS)
+def _cached_completeness(cohort: EngineCohort):
     from analysis.stats.pushdown import engine_completeness
 
-    return engine_completeness(_cohort)
+    return engine_completeness(cohort)
 
 
-@st.cache_data(show_spinner="Comparing the visits inside the database…", ttl=3600, max_entries=16)
+@st.cache_data(
+    show_spinner="Comparing the visits inside the database…", max_entries=16, **CACHE_OPTIONS
+)
 def cached_pushdown_compare(
-    _cohort: EngineCohort, key: str, _design: ArmDesign, outcome: str, before: str, after: str
+    cohort: EngineCohort, design: ArmDesign, outcome: str, before: str, after: str
 ):
     """Compare visits per arm computed in the engine (analysis.stats.pushdown_compare)."""
     from analysis.stats.cohort import SMALL_GROUP_DEFAULT
     from analysis.stats.pushdown_compare import pushdown_compare
 
-    return pushdown_compare(_cohort, _design, outcome, before, after, min_cell=SMALL_GROUP_DEFAULT)
+    return pushdown_compare(cohort, design, outcome, before, after, min_cell=SMALL_GROUP_DEFAULT)
 
 
 def registry_compare(cohort: EngineCohort) -> None:
@@ -263,9 +274,8 @@ def registry_compare(cohort: EngineCohort) -> None:
         "Second visit", after_options, index=len(after_options) - 1, key="registry_cmp_after"
     )
     design = engine_arm_design(cohort)
-    key = cohort_key(cohort, design)
-    result = cached_pushdown_compare(cohort, key, design, outcome, before, after)
-    counts = cached_registry_counts(cohort, key, design)
+    result = cached_pushdown_compare(cohort, design, outcome, before, after)
+    counts = cached_registry_counts(cohort, design)
     inst = lookup(outcome)
     estimand = change_estimand(design, inst, before, after, "", counts)
     provenance = {
@@ -323,15 +333,15 @@ def registry_compare(cohort: EngineCohort) -> None:
     st.divider()
 
 
-@st.cache_data(show_spinner="Counting responders inside the database…", ttl=3600, max_entries=16)
-def cached_pushdown_responders(
-    _cohort: EngineCohort, key: str, _design: ArmDesign, outcome: str, visit: str
-):
+@st.cache_data(
+    show_spinner="Counting responders inside the database…", max_entries=16, **CACHE_OPTIONS
+)
+def cached_pushdown_responders(cohort: EngineCohort, design: ArmDesign, outcome: str, visit: str):
     """Responders per arm computed in the engine (analysis.stats.pushdown_responders)."""
     from analysis.stats.cohort import SMALL_GROUP_DEFAULT
     from analysis.stats.pushdown_responders import pushdown_responders
 
-    return pushdown_responders(_cohort, _design, outcome, visit, min_cell=SMALL_GROUP_DEFAULT)
+    return pushdown_responders(cohort, design, outcome, visit, min_cell=SMALL_GROUP_DEFAULT)
 
 
 def registry_responders(cohort: EngineCohort) -> None:
@@ -362,9 +372,8 @@ def registry_responders(cohort: EngineCohort) -> None:
         "Follow-up visit", follow, index=len(follow) - 1, key="registry_resp_visit"
     )
     design = engine_arm_design(cohort)
-    key = cohort_key(cohort, design)
-    result = cached_pushdown_responders(cohort, key, design, outcome, visit)
-    counts = cached_registry_counts(cohort, key, design)
+    result = cached_pushdown_responders(cohort, design, outcome, visit)
+    counts = cached_registry_counts(cohort, design)
     inst = lookup(outcome)
     estimand = responder_estimand(design, inst, visit, "", counts)
     provenance = {
@@ -398,99 +407,4 @@ def registry_responders(cohort: EngineCohort) -> None:
               numeric=responders_between_numeric(result), provenance=provenance)  # fmt: skip
         st.caption("Completers; difference in percentage points with Newcombe's 95% interval.")
     st.caption(md(design_caveat(design, None)))
-    st.divider()
-
-
-@st.cache_data(show_spinner="Building Table 1 inside the database…", ttl=3600, max_entries=16)
-def cached_pushdown_table_one(
-    _cohort: EngineCohort, key: str, by: str | None, p_values: bool, min_group: int
-):
-    """Table 1 computed in the engine (analysis.stats.pushdown_table1)."""
-    from analysis.stats.pushdown_table1 import pushdown_table_one
-
-    return pushdown_table_one(_cohort, by, p_values=p_values, min_group=min_group)
-
-
-@st.cache_data(show_spinner="Comparing subgroups inside the database…", ttl=3600, max_entries=16)
-def cached_pushdown_subgroups(
-    _cohort: EngineCohort, key: str, outcome: str, visit: str, by: str, min_group: int,
-    reference: str | None,
-):  # fmt: skip
-    """Subgroup comparison computed in the engine (analysis.stats.pushdown_subgroups)."""
-    from analysis.stats.pushdown_subgroups import pushdown_subgroups
-
-    return pushdown_subgroups(_cohort, outcome, visit, by, min_group, reference)
-
-
-def registry_explorer(cohort: EngineCohort) -> None:
-    """Table 1 and subgroup comparisons for a registry, computed inside its database."""
-    from analysis.instruments import lookup
-    from analysis.present.tables import (
-        ancova_table,
-        subgroup_group_table,
-        subgroup_tests_text,
-        table1_display,
-    )
-    from analysis.stats.cohort import SMALL_GROUP_DEFAULT
-    from analysis.stats.pushdown import engine_arm_design
-    from analysis.stats.pushdown_subgroups import categorical_attributes
-    from analysis.stats.table1 import NORMALITY_RULE
-    from ui.render import table
-
-    design = engine_arm_design(cohort)
-    key = cohort_key(cohort, design)
-    categorical = categorical_attributes(cohort)
-    st.caption(
-        md(
-            f"Computed inside {cohort.source.kind}: no row left the database; groups with fewer "
-            f"than {SMALL_GROUP_DEFAULT} patients are suppressed there."
-        )
-    )
-    st.subheader("Table 1: baseline characteristics")
-    pick = st.columns([2, 1])
-    options = ["(overall only)", *categorical]
-    default = options.index(design.attribute) if design.attribute in options else 0
-    by = pick[0].selectbox("By", options, index=default, key="registry_t1_by")
-    p_values = pick[1].toggle("p-values (descriptive only)", key="registry_t1_p")
-    t1 = cached_pushdown_table_one(
-        cohort, key, None if by == "(overall only)" else by, p_values, SMALL_GROUP_DEFAULT
-    )
-    table(table1_display(t1.table), f"table1_by_{by}",
-          provenance={"computed_in": cohort.source.kind, "source": cohort.source.display,
-                      "rows_left_database": False})  # fmt: skip
-    st.caption(md(NORMALITY_RULE))
-    if t1.left_out:
-        st.warning(
-            "Not shown: " + md("; ".join(f"{name} ({why})" for name, why in t1.left_out.items()))
-        )
-    if not categorical:
-        return
-    st.subheader("Compare subgroups: change from baseline")
-    choose = st.columns(3)
-    outcome = choose[0].selectbox(
-        "Outcome", cohort.outcomes, format_func=lambda code: lookup(code).label,
-        key="registry_sub_outcome",
-    )  # fmt: skip
-    follow = cohort.follow_up_visits
-    visit = choose[1].selectbox("Visit", follow, index=len(follow) - 1, key="registry_sub_visit")
-    group_by = choose[2].selectbox(
-        "Group by", categorical,
-        index=categorical.index(design.attribute) if design.attribute in categorical else 0,
-        key="registry_sub_by",
-    )  # fmt: skip
-    reference = design.comparator if group_by == design.attribute else None
-    comparison = cached_pushdown_subgroups(
-        cohort, key, outcome, visit, group_by, SMALL_GROUP_DEFAULT, reference
-    )
-    table(subgroup_group_table(comparison, False, SMALL_GROUP_DEFAULT),
-          f"groups_{outcome}_{visit}_by_{group_by}")  # fmt: skip
-    for line in subgroup_tests_text(comparison):
-        st.markdown(f"- {md(line)}")
-    if not comparison.ancova.empty:
-        st.markdown(f"**ANCOVA**: value at {md(visit)} adjusted for the baseline value.")
-        table(ancova_table(comparison.ancova), f"ancova_{outcome}_{visit}_by_{group_by}")
-    st.caption(
-        "The forest plot of every subgroup and the association with numeric attributes need "
-        "each patient's values."
-    )
     st.divider()

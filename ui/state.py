@@ -207,7 +207,8 @@ def data_source_sidebar() -> None:
             f"{len(dataset.outcomes)} outcomes"
         )
         n_total = dataset.n_patients
-        dataset, cohort = cohort_sidebar(dataset, fingerprint, f"{load_key}|{baseline}")
+        loaded = hashlib.sha256(f"{load_key}|{baseline}".encode()).hexdigest()
+        dataset, cohort = cohort_sidebar(replace(dataset, fingerprint=loaded), fingerprint)
         st.session_state["cohort_sentence"] = describe(cohort, dataset.n_patients, n_total)
         st.session_state["cohort"] = cohort
         # A shallow copy (no table is copied) carrying what this cohort is: every load option,
