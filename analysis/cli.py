@@ -297,7 +297,8 @@ def _require(problem: str) -> None:
         raise _Exit(EXIT_USAGE, problem)
 
 
-def _strict_json(payload) -> str:
+def strict_json(payload) -> str:
+    """JSON that refuses NaN and infinity (RFC 8259), indented, non-ASCII kept."""
     return json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False)
 
 
@@ -333,25 +334,25 @@ def _cmd_compare(args) -> int:
         return EXIT_OK
     if design.has_arms:
         if args.json:
-            print(_strict_json(_per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between)))
+            print(strict_json(per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between)))
             return EXIT_OK
         for level, result in by_arm.per_arm.items():
             print(f"=== arm: {level} ===")
-            print(_comparison_text(result, before, after))
+            print(comparison_text(result, before, after))
             print()
         print("=== between arms (difference in mean change, arm minus comparator) ===")
         print(by_arm.between.round(4).to_string(index=False))
         print("\n" + ARM_CAVEAT)
         return EXIT_OK
     if args.json:
-        print(_strict_json({**comparison.to_dict(), "estimand": estimand.to_dict()}))
+        print(strict_json({**comparison.to_dict(), "estimand": estimand.to_dict()}))
         return EXIT_OK
-    print(_comparison_text(comparison, before, after))
+    print(comparison_text(comparison, before, after))
     print("\n" + UNCONTROLLED_CAVEAT)
     return EXIT_OK
 
 
-def _per_arm_payload(
+def per_arm_payload(
     design: ArmDesign, estimand: Estimand, per_arm: Mapping, between: pd.DataFrame
 ) -> dict:
     """The --json of a per-arm result: design, estimand, one entry per arm, between arms."""
@@ -363,7 +364,7 @@ def _per_arm_payload(
     }
 
 
-def _comparison_text(comparison: Comparison, before: str, after: str) -> str:
+def comparison_text(comparison: Comparison, before: str, after: str) -> str:
     """The plain-text block of one comparison (the CLI's compare output)."""
     args_after = after
     s = comparison.stats
@@ -411,7 +412,7 @@ def _cmd_summary(args) -> int:
                 "arms": _records(table),
                 "between_arms": _records(between),
             }
-            print(_strict_json(payload))
+            print(strict_json(payload))
             return EXIT_OK
         if args.csv:
             sys.stdout.write(numeric_csv(summary_numeric(table)).decode("utf-8"))
@@ -426,7 +427,7 @@ def _cmd_summary(args) -> int:
         return EXIT_OK
     table = cohort_summary(dataset)
     if args.json:
-        print(_strict_json({"estimand": estimand.to_dict(), "rows": _records(table)}))
+        print(strict_json({"estimand": estimand.to_dict(), "rows": _records(table)}))
     elif args.csv:
         sys.stdout.write(numeric_csv(summary_numeric(table)).decode("utf-8"))
     else:
@@ -452,7 +453,7 @@ def _cmd_trajectory(args) -> int:
     design = _design(args, dataset)
     result = trajectory_report(dataset, args.outcome, design)
     if args.json:
-        print(_strict_json(result))
+        print(strict_json(result))
         return EXIT_OK
     per_visit = pd.DataFrame(result["visits"])
     with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -524,7 +525,7 @@ def _cmd_sensitivity(args) -> int:
     except ValueError as exc:
         raise _Exit(EXIT_USAGE, str(exc)) from exc
     if args.json:
-        print(_strict_json(result.to_dict()))
+        print(strict_json(result.to_dict()))
         return EXIT_OK
     print(f"{lookup(args.outcome).label} at {visit}: {result.n.n_used} of "
           f"{result.n.n_patients} patients; {args.imputations} imputations, "
@@ -579,7 +580,7 @@ def _cmd_mmrm(args) -> int:
         patients_with_baseline(dataset, design, args.outcome),
     ).to_dict()  # fmt: skip
     if args.json:
-        print(_strict_json(record))
+        print(strict_json(record))
         return EXIT_OK if model.result.converged else EXIT_UNUSABLE
     print(record["model"])
     if not model.result.converged:
@@ -613,25 +614,25 @@ def _cmd_responders(args) -> int:
         raise _Exit(EXIT_USAGE, str(exc)) from exc
     if design.has_arms:
         if args.json:
-            print(_strict_json(_per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between)))
+            print(strict_json(per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between)))
             return EXIT_OK
         for level, result in by_arm.per_arm.items():
             print(f"=== arm: {level} ===")
-            _print_responders(result, visit)
+            print_responders(result, visit)
             print()
         print("=== between arms (completers; difference in %, arm minus comparator) ===")
         print(by_arm.between.round(1).to_string(index=False))
         print("\n" + ARM_CAVEAT)
         return EXIT_OK
     if args.json:
-        print(_strict_json({**analysis.to_dict(), "estimand": estimand.to_dict()}))
+        print(strict_json({**analysis.to_dict(), "estimand": estimand.to_dict()}))
         return EXIT_OK
-    _print_responders(analysis, visit)
+    print_responders(analysis, visit)
     print("\n" + UNCONTROLLED_CAVEAT)
     return EXIT_OK
 
 
-def _print_responders(analysis: ResponderAnalysis, visit: str) -> None:
+def print_responders(analysis: ResponderAnalysis, visit: str) -> None:
     """The plain-text block of one responder analysis."""
     print(f"{analysis.instrument.label}: responders at {visit} "
           f"({analysis.instrument.direction_text()})")  # fmt: skip
@@ -655,7 +656,7 @@ def _cmd_subgroups(args) -> int:
         hidden = groups["small"]
         groups.loc[hidden, ["mean_change", "sd", "ci_low", "ci_high", "median_change"]] = None
     if args.json:
-        print(_strict_json(json_safe({
+        print(strict_json(json_safe({
             "outcome": args.outcome, "visit": args.visit, "by": args.by,
             "min_group": args.min_group, "suppressed": comparison.suppressed,
             "groups": groups.to_dict("records"), "tests": comparison.tests,

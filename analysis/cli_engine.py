@@ -216,17 +216,17 @@ def cmd_responders(args: argparse.Namespace) -> int:
     }
     if args.json:
         if design.has_arms:
-            payload = cli._per_arm_payload(design, estimand, result.per_arm, result.between)
+            payload = cli.per_arm_payload(design, estimand, result.per_arm, result.between)
         elif result.per_arm:
             payload = {**result.per_arm[POOLED].to_dict(), "estimand": estimand.to_dict()}
         else:
             payload = {"estimand": estimand.to_dict()}
-        print(cli._strict_json({**payload, "computed_in": computed_in}))
+        print(cli.strict_json({**payload, "computed_in": computed_in}))
         return EXIT_OK
     for level, analysis in result.per_arm.items():
         if design.has_arms:
             print(f"=== arm: {level} ===")
-        cli._print_responders(analysis, visit)
+        cli.print_responders(analysis, visit)
         print()
     if design.has_arms and not result.between.empty:
         print("=== between arms (completers; difference in %, arm minus comparator) ===")
@@ -246,7 +246,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     import sys
 
     # Imported here: the command line sits above analysis.stats (docs/architecture.md).
-    from analysis.cli import _comparison_text
+    from analysis.cli import comparison_text
     from analysis.present.estimand import change_estimand
     from analysis.present.export import numeric_csv
     from analysis.present.format import format_p, number
@@ -320,7 +320,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for level, comparison in result.per_arm.items():
         if design.has_arms:
             print(f"=== arm: {level} ===")
-        print(_comparison_text(comparison, before, after))
+        print(comparison_text(comparison, before, after))
         if design.has_arms:
             print()
     if design.has_arms:

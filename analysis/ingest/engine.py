@@ -282,9 +282,9 @@ def describe(
     attributes = [c for c in table.columns if c not in columns.values()]
     padded = _padded_columns(table, [columns["patient_id"], columns["outcome"], *attributes])
     t = table.select(
-        patient_id=_text(table, columns["patient_id"], padded),
+        patient_id=text_column(table, columns["patient_id"], padded),
         visit=table[columns["visit"]].cast("string"),
-        outcome=_text(table, columns["outcome"], padded),
+        outcome=text_column(table, columns["outcome"], padded),
         raw=table[columns["value"]],
         **({"day": table[columns["day"]].cast("float64")} if "day" in columns else {}),
     )
@@ -375,7 +375,7 @@ def _padded_columns(table: Any, names: list[str]) -> set[str]:
     return {n for i, n in enumerate(text) if found[f"c{i}"]}
 
 
-def _text(table: Any, name: str, padded: set[str]) -> Any:
+def text_column(table: Any, name: str, padded: set[str]) -> Any:
     """A column as text, stripped where its values need it (as the file loader strips them)."""
     column = table[name] if table[name].type().is_string() else table[name].cast("string")
     return column.strip() if name in padded or not table[name].type().is_string() else column
@@ -682,7 +682,7 @@ def _check_attributes(cohort: EngineCohort, table: Any) -> None:
     """Levels of each attribute with few values, and attributes that vary within a patient."""
     if not cohort.attributes:
         return
-    as_text = {name: _text(table, name, cohort.padded) for name in cohort.attributes}
+    as_text = {name: text_column(table, name, cohort.padded) for name in cohort.attributes}
     n_levels = (
         table.aggregate(**{f"a{i}": as_text[n].nunique() for i, n in enumerate(cohort.attributes)})
         .to_pyarrow()
@@ -736,12 +736,12 @@ def _valid_rows(cohort: EngineCohort) -> Any:
     if cohort.visit_map:
         visit = visit.cases(*cohort.visit_map.items(), else_=visit)
     t = table.select(
-        patient_id=_text(table, cols["patient_id"], cohort.padded),
+        patient_id=text_column(table, cols["patient_id"], cohort.padded),
         visit=visit,
-        outcome=_text(table, cols["outcome"], cohort.padded),
+        outcome=text_column(table, cols["outcome"], cohort.padded),
         v=value,
         day=table[cols["day"]].cast("float64") if "day" in cols else ibis.null("float64"),
-        **{a: _text(table, a, cohort.padded) for a in cohort.attribute_levels},
+        **{a: text_column(table, a, cohort.padded) for a in cohort.attribute_levels},
     )
     # Only outcomes found with out-of-range values need the range test on every row.
     return t.filter(t.v.notnull() & ~_range_condition(t, t.v, cohort.out_of_range))

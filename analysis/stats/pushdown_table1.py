@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.ingest.engine import EngineCohort, _text
+from analysis.ingest.engine import EngineCohort, text_column
 from analysis.instruments import lookup
 from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT
-from analysis.stats.table1 import TableOne, _is_normal, _max_pairwise
+from analysis.stats.table1 import TableOne, is_normal, max_pairwise
 
 MAX_DISTINCT = 200_000  # distinct values of a variable per group brought out of the engine
 OVERALL = "overall"
@@ -178,15 +178,17 @@ def _variables(
     import ibis
 
     table = cohort.source.table()
-    pid = _text(table, cohort.columns["patient_id"], cohort.padded)
+    pid = text_column(table, cohort.columns["patient_id"], cohort.padded)
     candidates: list[tuple[str, str, Any]] = []
     for name in cohort.attributes:
         kind_numeric = table[name].type().is_numeric() and not table[name].type().is_boolean()
         if kind_numeric:
             candidates.append((name, "numeric", table[name].cast("float64")))
         else:
-            candidates.append((name, "categorical", _text(table, name, cohort.padded).nullif("")))
-    by_value = {"by": _text(table, by, cohort.padded).nullif("").max()} if by else {}
+            candidates.append(
+                (name, "categorical", text_column(table, name, cohort.padded).nullif(""))
+            )
+    by_value = {"by": text_column(table, by, cohort.padded).nullif("").max()} if by else {}
     per_patient = (
         table.mutate(pid=pid)
         .group_by("pid")
@@ -376,14 +378,14 @@ def pushdown_table_one(
         parts = {g: part(v, g) for g in kept}
         complete = whole is not None and all(p is not None for p in parts.values())
         if v.kind == "numeric":
-            normal = whole is not None and 3 <= whole.n <= 5000 and bool(_is_normal(whole.expand()))
+            normal = whole is not None and 3 <= whole.n <= 5000 and bool(is_normal(whole.expand()))
             label = f"{v.name}, {'mean (SD)' if normal else 'median [Q1,Q3]'}"
             row: dict[str, object] = {"variable": label, "level": "", "missing": missing,
                    "overall": _format_numeric(whole, normal)}  # fmt: skip
             row.update({g: _format_numeric(parts.get(g), normal) for g in groups})
             if len(groups) >= 2:
                 row["SMD"] = (
-                    _max_pairwise([parts[g] for g in groups], smd_numeric)
+                    max_pairwise([parts[g] for g in groups], smd_numeric)
                     if complete and not suppressed
                     else math.nan
                 )
@@ -416,7 +418,7 @@ def pushdown_table_one(
                 row[g] = f"{k} ({100 * k / max(cell.n, 1):.1f})"
             if first and len(groups) >= 2:
                 row["SMD"] = (
-                    _max_pairwise(
+                    max_pairwise(
                         [parts[g] for g in groups],
                         lambda a, b, c=categories: smd_categorical(a, b, c),
                     )

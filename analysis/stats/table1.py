@@ -51,7 +51,9 @@ def _format_numeric(values: pd.Series, normal: bool) -> str:
     return f"{median:.1f} [{q1:.1f},{q3:.1f}]"
 
 
-def _is_normal(values: pd.Series) -> bool:
+def is_normal(values: pd.Series) -> bool:
+    """Table 1's rule for mean (SD) over median [IQR]: Shapiro-Wilk p >= 0.05 (3 to 5,000
+    values, at least 3 distinct; NORMALITY_RULE words it for the reader)."""
     values = values.dropna()
     if not 3 <= len(values) <= 5000 or values.nunique() < 3:
         return False
@@ -123,13 +125,13 @@ def table_one(
         missing = str(int(values.isna().sum()))
         parts = {g: values[group_of == g] for g in groups}
         if kind == "numeric":
-            normal = _is_normal(values)
+            normal = is_normal(values)
             label = f"{column}, {'mean (SD)' if normal else 'median [Q1,Q3]'}"
             row: dict[str, object] = {"variable": label, "level": "", "missing": missing,
                    "overall": _format_numeric(values, normal)}  # fmt: skip
             row.update({g: _format_numeric(parts[g], normal) for g in groups})
             if len(groups) >= 2:
-                row["SMD"] = _max_pairwise([parts[g] for g in groups], smd_numeric)
+                row["SMD"] = max_pairwise([parts[g] for g in groups], smd_numeric)
                 if p_values:
                     row["p-value"], row["test"] = _numeric_p(parts, normal)
             rows.append(row)
@@ -147,7 +149,7 @@ def table_one(
                     k = int((part == level).sum())
                     row[g] = f"{k} ({100 * k / max(len(part), 1):.1f})"
                 if first and len(groups) >= 2:
-                    row["SMD"] = _max_pairwise(
+                    row["SMD"] = max_pairwise(
                         [parts[g].astype(object).dropna().astype(str) for g in groups],
                         lambda a, b, c=categories: smd_categorical(a, b, c),
                     )
@@ -167,7 +169,8 @@ def table_one(
     return TableOne(table, groups, suppressed, by)
 
 
-def _max_pairwise(parts: list[pd.Series], smd) -> float:
+def max_pairwise(parts: list[pd.Series], smd) -> float:
+    """The SMD of two groups, or of more the pairwise SMD largest in absolute value."""
     values = [smd(a, b) for a, b in itertools.combinations(parts, 2)]
     if len(values) == 1:
         return values[0]

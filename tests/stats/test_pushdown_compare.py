@@ -20,7 +20,7 @@ import pytest
 from stats import test_pushdown
 from stats.test_pushdown import assert_same, canonical_long, dirty_long, write_duckdb
 
-from analysis.cli import _parser, _per_arm_payload
+from analysis.cli import _parser, per_arm_payload
 from analysis.cli_engine import cmd_compare
 from analysis.ingest import engine
 from analysis.ingest.pipeline import load_demo, load_frame
@@ -168,7 +168,7 @@ def test_cli_json_has_the_in_memory_keys_and_numbers(demo, duck, capsys):
     counts = patients_with_baseline(demo, design, "pain_nrs")
     estimand = change_estimand(design, lookup("pain_nrs"), "m3", "m12", "", counts)
     expected = json.loads(
-        json.dumps(_per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between))
+        json.dumps(per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between))
     )
     assert list(payload) == [*expected, "computed_in"]
     assert payload["design"] == expected["design"] and payload["estimand"] == expected["estimand"]

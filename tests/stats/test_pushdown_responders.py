@@ -232,7 +232,7 @@ def test_cli_json_has_the_keys_and_numbers_of_memory(demo, duck_url):
     counts = patients_with_baseline(demo, design, "pain_nrs")
     estimand = responder_estimand(design, lookup("pain_nrs"), "m6", "", counts)
     expected = json.loads(
-        cli._strict_json(cli._per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between))
+        cli.strict_json(cli.per_arm_payload(design, estimand, by_arm.per_arm, by_arm.between))
     )
     assert set(payload) == {*expected, "computed_in"}
     assert payload["computed_in"]["rows_left_database"] is False
