@@ -3,6 +3,9 @@ an arm attribute."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from functools import partial
+
 import streamlit as st
 
 from analysis.ingest.dataset import Dataset
@@ -20,20 +23,29 @@ MAX_ARMS = 8  # an attribute with more levels is a subgroup, not a study arm
 
 
 def arm_design_sidebar(dataset: Dataset, fingerprint: str) -> ArmDesign:
-    """The arm attribute, comparator, pooling and randomisation, set in the sidebar (and the
-    link); defaults recognised from the data. Stored as session_state["arm_design"]."""
-    detected = resolve_arms(dataset)
-    kinds = attribute_kinds(dataset)
-    candidates = [
-        a for a, kind in kinds.items()
+    """The arm attribute, comparator, pooling and randomisation of a loaded dataset, set in the
+    sidebar (and the link); defaults recognised from the data."""
+    levels = {
+        a: sorted(dataset.attributes[a].dropna().astype(str).unique())
+        for a, kind in attribute_kinds(dataset).items()
         if kind == "categorical" and dataset.attributes[a].nunique() <= MAX_ARMS
-    ]  # fmt: skip
-    if not candidates:
+    }
+    return arm_controls(levels, partial(resolve_arms, dataset), fingerprint)
+
+
+def arm_controls(
+    levels: Mapping[str, list[str]], resolve: Callable[..., ArmDesign], fingerprint: str
+) -> ArmDesign:
+    """The arm controls over candidate attributes (name -> sorted levels); ``resolve(attribute,
+    control, randomised, pooled)`` makes the design (resolve_arms for a dataset,
+    engine_arm_design for a registry). Stored as session_state["arm_design"]."""
+    detected = resolve()
+    if not levels:
         st.session_state["arm_design"] = detected
         return detected
     sidebar = st.sidebar
     sidebar.subheader("Arms")
-    options = [NO_ARMS, *candidates]
+    options = [NO_ARMS, *levels]
     default = options.index(detected.attribute) if detected.attribute in options else 0
     attribute = url.selectbox(
         sidebar, "Arm attribute", options, f"arm_attribute::{fingerprint}", "arm", default,
@@ -44,11 +56,11 @@ def arm_design_sidebar(dataset: Dataset, fingerprint: str) -> ArmDesign:
         design = ArmDesign(None)
         st.session_state["arm_design"] = design
         return design
-    recognised = resolve_arms(dataset, attribute)
-    levels = sorted(dataset.attributes[attribute].dropna().astype(str).unique())
+    recognised = resolve(attribute)
+    arms = levels[attribute]
     comparator = url.selectbox(
-        sidebar, "Comparator arm", levels, f"arm_control::{fingerprint}::{attribute}", "control",
-        levels.index(str(recognised.comparator)) if recognised.comparator in levels else 0,
+        sidebar, "Comparator arm", arms, f"arm_control::{fingerprint}::{attribute}", "control",
+        arms.index(str(recognised.comparator)) if recognised.comparator in arms else 0,
     )  # fmt: skip
     randomised = url.toggle(
         sidebar, "Patients were randomised to the arms", f"arm_randomised::{fingerprint}",
@@ -58,7 +70,7 @@ def arm_design_sidebar(dataset: Dataset, fingerprint: str) -> ArmDesign:
         sidebar, "Pool all arms (not advised)", f"arm_pooled::{fingerprint}", "pooled", False,
         help="Treated and untreated patients mixed in one before/after change.",
     )  # fmt: skip
-    design = resolve_arms(dataset, attribute, comparator, randomised, pooled)
+    design = resolve(attribute, comparator, randomised, pooled)
     if comparator == recognised.comparator and not recognised.comparator_recognised:
         sidebar.caption(
             f"No arm is named like a comparator (placebo, control, standard care, ...): "

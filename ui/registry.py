@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from ui import url as link
 from ui.safe import md
 
 if TYPE_CHECKING:
@@ -71,6 +72,13 @@ def registry_sidebar(sidebar) -> tuple[bytes | None, str]:
     except (EngineError, ValueError) as exc:
         sidebar.error(md(str(exc)))
         return None, ""
+    identity = cohort_identity(cohort)
+    baseline = link.selectbox(
+        sidebar, "Baseline visit", cohort.visits, f"baseline::{identity}", "baseline",
+        cohort.visits.index(cohort.baseline),
+        help="Detected from the visit labels and days; change it if the detection is wrong.",
+    )  # fmt: skip
+    cohort = cohort.with_baseline(baseline)
     st.session_state["engine_cohort"] = cohort
     sidebar.caption(
         f"{cohort.n_patients:,} patients · {len(cohort.visits)} visits · "
@@ -80,7 +88,32 @@ def registry_sidebar(sidebar) -> tuple[bytes | None, str]:
     if rows is not None and rows[0] == cohort.source.display:
         sidebar.caption(f"Rows read for the other pages: {md(rows[2])}.")
         return rows[1], f"{cohort.source.display} ({rows[2]})"
+    registry_arm_sidebar(cohort, identity)
     return None, ""
+
+
+def registry_arm_sidebar(cohort: EngineCohort, fingerprint: str) -> ArmDesign:
+    """The arm controls for a registry summarised in its database: candidates and levels come
+    from the engine's description, the design from engine_arm_design."""
+    from functools import partial
+
+    from analysis.stats.pushdown import engine_arm_design
+    from analysis.stats.pushdown_subgroups import categorical_attributes
+    from ui.arms import MAX_ARMS, arm_controls
+
+    levels = {
+        name: cohort.attribute_levels[name]
+        for name in categorical_attributes(cohort)
+        if len(cohort.attribute_levels[name]) <= MAX_ARMS
+    }
+    return arm_controls(levels, partial(engine_arm_design, cohort), fingerprint)
+
+
+def registry_design() -> ArmDesign:
+    """The arm design chosen in the sidebar for the registry."""
+    from ui.state import arm_design
+
+    return arm_design()
 
 
 def engine_cohort() -> EngineCohort | None:
@@ -161,7 +194,6 @@ def registry_overview(cohort: EngineCohort) -> None:
     from analysis.present.tables import summary_between_display, summary_display
     from analysis.present.wording import design_caveat
     from analysis.stats.cohort import SMALL_GROUP_DEFAULT
-    from analysis.stats.pushdown import engine_arm_design
     from ui.render import chart, table
 
     report = cohort.report
@@ -179,7 +211,7 @@ def registry_overview(cohort: EngineCohort) -> None:
     columns[3].metric("Data warnings", len(report.warnings))
     for finding in report.warnings:
         st.warning(md(finding.message))
-    design = engine_arm_design(cohort)
+    design = registry_design()
     st.warning(md(design_caveat(design, None)), icon=":material/warning:")
     completeness = _cached_completeness(cohort)
     left, right = st.columns([3, 2])
@@ -253,7 +285,6 @@ def registry_compare(cohort: EngineCohort) -> None:
     from analysis.present.tables import between_arms_display, statistics_table
     from analysis.present.wording import between_arms_sentence, design_caveat, plain_sentence
     from analysis.stats.arms import ArmComparison
-    from analysis.stats.pushdown import engine_arm_design
     from ui.render import table
 
     pick = st.columns(3)
@@ -273,7 +304,7 @@ def registry_compare(cohort: EngineCohort) -> None:
     after = pick[2].selectbox(
         "Second visit", after_options, index=len(after_options) - 1, key="registry_cmp_after"
     )
-    design = engine_arm_design(cohort)
+    design = registry_design()
     result = cached_pushdown_compare(cohort, design, outcome, before, after)
     counts = cached_registry_counts(cohort, design)
     inst = lookup(outcome)
@@ -355,7 +386,6 @@ def registry_responders(cohort: EngineCohort) -> None:
     )
     from analysis.present.tables import arm_difference_display, responder_table
     from analysis.present.wording import design_caveat
-    from analysis.stats.pushdown import engine_arm_design
     from ui.render import table
 
     pick = st.columns(2)
@@ -371,7 +401,7 @@ def registry_responders(cohort: EngineCohort) -> None:
     visit = pick[1].selectbox(
         "Follow-up visit", follow, index=len(follow) - 1, key="registry_resp_visit"
     )
-    design = engine_arm_design(cohort)
+    design = registry_design()
     result = cached_pushdown_responders(cohort, design, outcome, visit)
     counts = cached_registry_counts(cohort, design)
     inst = lookup(outcome)

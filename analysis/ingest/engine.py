@@ -25,7 +25,7 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +258,14 @@ class EngineCohort:
         """The validated long table as an Ibis expression: canonical columns, visits mapped,
         missing, non-numeric and out-of-range values left out, repeated rows resolved."""
         return _clean(self)
+
+    def with_baseline(self, visit: str) -> EngineCohort:
+        """The same cohort measured against another baseline visit (nothing is re-read)."""
+        if visit not in self.visits:
+            raise EngineError(
+                f"Visit {visit!r} is not in the data; visits: {', '.join(self.visits)}."
+            )
+        return replace(self, baseline=visit)
 
     def find_visit(self, given: str) -> str | None:
         """The visit a name typed on the command line means (as Dataset.find_visit)."""

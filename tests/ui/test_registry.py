@@ -141,3 +141,40 @@ def test_explorer_is_computed_in_the_database(registry, monkeypatch):
     groups = compare_subgroups(registry, "pain_nrs", "m6", "arm", 5, "standard care").groups
     table = next(d.value for d in at.dataframe[1:] if len(d.value) == len(groups))
     assert table.shape[0] == 2
+
+
+def test_the_sidebar_sets_the_registry_baseline_and_arms(registry, monkeypatch):
+    at = _registry_app()
+    refuse_rows(monkeypatch)
+    # Detected as for a file: arms from 'arm' with standard care as the comparator.
+    assert at.sidebar.selectbox(key=next(k for k in _keys(at) if k.startswith("arm_attribute"))
+                                ).value == "arm"  # fmt: skip
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="registry_cmp_outcome").set_value("pain_nrs").run()
+    at.selectbox(key="registry_cmp_after").set_value("m6").run()
+    # Comparator chosen in the sidebar: MSC. The page's between-arm sentence and the numbers
+    # are those of compare_by_arm in memory with the same choice.
+    control = next(k for k in _keys(at) if k.startswith("arm_control"))
+    at.sidebar.selectbox(key=control).set_value("MSC").run()
+    assert not at.exception
+    assert at.query_params["control"] == "MSC"
+    design = resolve_arms(registry, "arm", "MSC")
+    by_arm = compare_by_arm(registry, design, "pain_nrs", "baseline", "m6")
+    assert list(by_arm.per_arm) == ["standard care", "MSC"]  # comparator last
+    shown = [m.value.split(" ")[0] for m in at.metric if m.label == "Mean change"]
+    assert shown == [number(c.stats.mean_change) for c in by_arm.per_arm.values()]
+    # Baseline m1: the comparison starts from m1 and the Overview says so.
+    baseline = next(k for k in _keys(at) if k.startswith("baseline::"))
+    at.sidebar.selectbox(key=baseline).set_value("m1").run()
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    assert any("Baseline visit: **m1**" in m.value for m in at.markdown)
+    # "No arms" gives one group: no between-arm table.
+    at.sidebar.selectbox(key=next(k for k in _keys(at) if k.startswith("arm_attribute"))
+                         ).set_value("(no arms: one group)").run()  # fmt: skip
+    assert not at.exception
+    assert not any("arm − comparator" in d.value.columns for d in at.dataframe)
+
+
+def _keys(at: AppTest) -> list[str]:
+    return [w.key for w in at.sidebar.selectbox if w.key]
