@@ -4,8 +4,9 @@
 cohort and a registry-sized cohort (given at start, as `--data FILE` would): seconds from
 navigation to the first chart of every page, the bytes the server sent for that page over its
 websocket (an upper bound on its chart data), and the seconds from choosing a cohort filter
-value to the page showing the filtered cohort. Prints a table and writes
-build/bench_browser.csv.
+value to the page showing the filtered cohort. Beside them, the floor: an app that draws one
+plotly chart and nothing else (bench/one_chart_app.py), on its own fresh server. Prints a table
+and writes build/bench_browser.csv.
 """
 
 from __future__ import annotations
@@ -50,16 +51,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(data: Path | None = None, timeout: float = 60) -> Iterator[str]:
-    """`streamlit run dashboard.py` on a free port (with ``data`` as the start file); yields
-    the base URL and stops the server afterwards."""
+def serve(
+    data: Path | None = None, timeout: float = 60, script: Path = ROOT / "dashboard.py"
+) -> Iterator[str]:
+    """`streamlit run dashboard.py` (or ``script``) on a free port (with ``data`` as the start
+    file); yields the base URL and stops the server afterwards."""
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("OUTCOMES_DATA", None)
     if data is not None:
         env["OUTCOMES_DATA"] = str(data)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+        [sys.executable, "-m", "streamlit", "run", str(script),
          "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -191,6 +194,20 @@ def time_filter_change(browser, base: str, attribute: str, level: str) -> float:
     return seconds
 
 
+def time_one_chart_floor(browser) -> float:
+    """Seconds from navigation to the chart of bench/one_chart_app.py on a fresh server: the
+    floor beside the Overview's first chart (also the first page on a fresh server)."""
+    with serve(script=ROOT / "bench" / "one_chart_app.py") as base:
+        page, _ = _new_page(browser)
+        start = time.perf_counter()
+        page.goto(base)
+        page.get_by_role("heading", name="One chart").first.wait_for(timeout=180_000)
+        page.locator(CHART).first.wait_for(timeout=180_000)
+        seconds = time.perf_counter() - start
+        page.context.close()
+    return seconds
+
+
 def main(registry: Path | None) -> pd.DataFrame:
     """Time the demo cohort and ``registry`` (a cohort file given at start)."""
     executable = chromium()
@@ -210,6 +227,8 @@ def main(registry: Path | None) -> pd.DataFrame:
         cohorts.append((registry, f"{registry.stem}"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        floor = time_one_chart_floor(browser)
+        print(f"  {'floor':>24}  one plotly chart, nothing else {floor:6.2f} s", flush=True)
         for data, name in cohorts:
             with serve(data) as base:
                 rows += time_pages(browser, base, name)
@@ -219,6 +238,7 @@ def main(registry: Path | None) -> pd.DataFrame:
                 print(f"  {name:>24}  filter change ({attribute} = {level}): {seconds:.2f} s")
         browser.close()
     table = pd.DataFrame(rows).merge(pd.DataFrame(filter_rows), on="cohort")
+    table["one_chart_floor_s"] = round(floor, 2)
     out = ROOT / "build"
     out.mkdir(exist_ok=True)
     table.to_csv(out / "bench_browser.csv", index=False)
