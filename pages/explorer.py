@@ -10,6 +10,7 @@ from analysis.present.tables import (
     subgroup_tests_text,
     table1_display,
 )
+from analysis.present.wording import spearman_sentence
 from analysis.stats.arms import control_level
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.stats.subgroups import (
@@ -18,9 +19,9 @@ from analysis.stats.subgroups import (
     compare_subgroups,
     continuous_association,
     forest_table,
+    overall_mean_change,
 )
 from analysis.stats.table1 import NORMALITY_RULE, table_one
-from analysis.stats.trajectory import change_summary
 from ui import url
 from ui.entry import ensure_entry
 from ui.registry import registry_without_rows
@@ -109,9 +110,9 @@ if not comparison.ancova.empty:
 st.subheader("Every subgroup at once")
 forest = forest_table(dataset, outcome, visit, min_group)
 if not forest.empty:
-    overall = change_summary(dataset, outcome).set_index("visit").loc[visit, "mean_change"]
+    overall = overall_mean_change(dataset, outcome, visit)
     shown = forest.assign(small=forest["small"] & ~show_small)
-    chart(forest_plot(shown, outcome, visit, float(overall)), f"{outcome}_{visit}_forest")
+    chart(forest_plot(shown, outcome, visit, overall), f"{outcome}_{visit}_forest")
     st.warning(md(SUBGROUP_WARNING))
     display = forest_display(forest, show_small, min_group)
     table(display, f"subgroups_{outcome}_{visit}")
@@ -126,9 +127,8 @@ if numeric:
     attribute = url.selectbox(st, "Attribute", numeric, "sub_numeric", "attribute")
     association = continuous_association(dataset, outcome, visit, attribute)
     chart(association_scatter(association, outcome, visit), f"{outcome}_{visit}_{attribute}")
-    if association.rho is not None:
+    if association.rho is not None and association.p_value is not None:
         st.caption(
-            f"Spearman's rho = {association.rho:.2f} ({association.n} patients, p = "
-            f"{association.p_value:.3f}, {association.method}). Rho measures whether change "
-            "rises or falls with the attribute, without assuming a straight line."
-        )
+            md(spearman_sentence(association.rho, association.n, association.p_value,
+                                 association.method))
+        )  # fmt: skip

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.instruments import Direction, lookup
 from analysis.present.figures import change_axis_title, change_scatter
+from analysis.present.format import bin_label
 from analysis.stats.subgroups import Association
+
+if TYPE_CHECKING:  # the push-down module imports the engine: only its type is needed here
+    from analysis.stats.pushdown_association import ChangeBins
 
 _LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=40, t=60, b=50))
 
@@ -89,3 +95,52 @@ def association_scatter(
             direction if direction is not None else lookup(outcome).direction,
         ),
     )
+
+
+def binned_change_plot(
+    bins: ChangeBins, outcome: str, visit: str, *, direction: Direction | None = None
+) -> go.Figure:
+    """Mean change with 95% CI per equal-width bin of a numeric attribute, n under each bin;
+    suppressed bins are named on the axis but not drawn (the registry's stand-in for a
+    scatter of patients, whose rows stay in the database)."""
+    table = bins.table
+    # A numeric axis at the bins' centres, so that a range with no patient shows as a gap.
+    centres = ((table["low"] + table["high"]) / 2).to_numpy(float)
+    labels = [
+        f"{bin_label(r.low, r.high, bins.digits)}<br>n={r.n}"
+        + ("<br>suppressed" if r.small else "")
+        for r in table.itertuples()
+    ]
+    shown = ~table["small"].to_numpy(bool)
+    y = np.where(shown, table["mean_change"], np.nan)
+    fig = go.Figure(
+        go.Scatter(
+            x=centres,
+            y=y,
+            customdata=labels,
+            mode="markers",
+            marker=dict(color="#0072B2", size=10, symbol="square"),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=np.where(shown, table["ci_high"] - table["mean_change"], np.nan),
+                arrayminus=np.where(shown, table["mean_change"] - table["ci_low"], np.nan),
+            ),
+            hovertemplate="%{customdata}<br>mean change %{y:.2f}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line=dict(color="#333", width=1))
+    inst = lookup(outcome)
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"Mean change at {visit} by {bins.attribute} (95% CI)",
+        xaxis_title=bins.attribute,
+        yaxis_title=change_axis_title(
+            f"Change from baseline to {visit}<br>{inst.short_label or outcome}",
+            direction if direction is not None else inst.direction,
+        ),
+        xaxis=dict(tickmode="array", tickvals=centres, ticktext=labels),
+        height=450,
+        showlegend=False,
+    )
+    return fig

@@ -49,3 +49,8 @@ def interval(low: float | None, high: float | None, digits: int = 2) -> str:
     if low is None or high is None:
         return "undefined"
     return f"{number(low, digits)} to {number(high, digits)}"
+
+
+def bin_label(low: float, high: float, digits: int) -> str:
+    """A bin of an attribute as read on a page: '7.0 to 8.0'."""
+    return f"{number(low, digits)} to {number(high, digits)}"

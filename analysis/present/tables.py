@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analysis.instruments import lookup
-from analysis.present.format import format_p, number, p_phrase
+from analysis.present.format import bin_label, format_p, number, p_phrase
 from analysis.stats.compare import Comparison
 from analysis.stats.paired import CONF_LEVEL, PairedResult, zero_changes_phrase
 from analysis.stats.rank_tests import METHOD_EXACT
@@ -15,6 +16,7 @@ from analysis.stats.rank_tests import METHOD_EXACT
 if TYPE_CHECKING:  # types only: importing the MMRM and imputation costs start-up time
     from analysis.stats.imputation import SensitivityResult
     from analysis.stats.longitudinal import OutcomeModel
+    from analysis.stats.pushdown_association import ChangeBins
 
 
 def _value(result, name: str, digits: int = 2) -> str:
@@ -617,3 +619,24 @@ def between_arms_display(between: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def change_bins_display(bins: ChangeBins) -> pd.DataFrame:
+    """The mean change per bin of a numeric attribute as read on a page: the range, its
+    patients, and the mean change with its 95% CI (suppressed bins say so)."""
+
+    def mean_ci(row) -> str:
+        if row.small:
+            return suppressed_text(bins.min_group)
+        if math.isnan(row.ci_low):  # one patient, or no spread: no interval
+            return number(row.mean_change, 2)
+        return f"{number(row.mean_change, 2)} ({number(row.ci_low, 2)} to {number(row.ci_high, 2)})"
+
+    rows = list(bins.table.itertuples())
+    return pd.DataFrame(
+        {
+            bins.attribute: [bin_label(r.low, r.high, bins.digits) for r in rows],
+            "patients": bins.table["n"].to_numpy(),
+            "mean change (95% CI)": [mean_ci(r) for r in rows],
+        }
+    )

@@ -264,3 +264,14 @@ MISSING_DATA_NOTE = (
     "tipping-point results show how the answer changes if those who left did worse; completers "
     "only, LOCF and BOCF are shown as labelled sensitivity results, never as the main one."
 )
+
+
+def spearman_sentence(rho: float, n: int, p_value: float, method: str | None) -> str:
+    """Spearman's rho in words, with its patients, p and how p was computed (the in-memory and
+    the registry Cohort explorer say it alike)."""
+    how = f", {method}" if method else ""
+    return (
+        f"Spearman's rho = {number(rho, 2)} ({n:,} patients, {p_phrase(p_value)}{how}). Rho "
+        "measures whether change rises or falls with the attribute, without assuming a straight "
+        "line."
+    )

@@ -23,8 +23,10 @@ Groups with fewer than ``min_group`` patients are suppressed inside the engine: 
 leaves it (their mean, SD, interval and median are NaN here; memory computes them and the CLI
 hides them). A group with more than MAX_DISTINCT distinct changes keeps its changes in the
 engine: its median and the rank tests that need it are left out (NaN, listed in
-``ranks_left_out``) rather than reading rows. Continuous attributes (Spearman's rho,
-subgroups.continuous_association) are not computed here.
+``ranks_left_out``) rather than reading rows. Every patient's mean change at the visit (the
+forest plot's reference line; trajectory.change_summary) comes from one count and sum.
+Continuous attributes (Spearman's rho, subgroups.continuous_association) are in
+analysis.stats.pushdown_association.
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ class _Group:
         return float(np.median(picked))
 
 
-def check_request(cohort: EngineCohort, outcome: str, visit: str, by: str) -> None:
-    """ValueError naming what is not in the data (as analysis.cli._check)."""
+def check_outcome_visit(cohort: EngineCohort, outcome: str, visit: str) -> None:
+    """ValueError when ``outcome`` or the follow-up ``visit`` is not in the data."""
     if outcome not in cohort.outcomes:
         raise ValueError(
             f"Outcome {outcome!r} is not in the data; outcomes: {', '.join(cohort.outcomes)}"
@@ -107,6 +109,11 @@ def check_request(cohort: EngineCohort, outcome: str, visit: str, by: str) -> No
             f"Visit {visit!r} is not a follow-up visit; visits: "
             + ", ".join(cohort.follow_up_visits)
         )
+
+
+def check_request(cohort: EngineCohort, outcome: str, visit: str, by: str) -> None:
+    """ValueError naming what is not in the data (as analysis.cli._check)."""
+    check_outcome_visit(cohort, outcome, visit)
     if by not in categorical_attributes(cohort):
         raise ValueError(
             f"{by!r} is not a categorical attribute; choose one of: "
@@ -410,13 +417,51 @@ def pushdown_forest_table(
     )
 
 
+@dataclass(frozen=True)
+class OverallChange:
+    """Every patient's mean change at one visit (the forest plot's reference line)."""
+
+    n: int  # patients with the baseline and the visit
+    mean_change: float | None  # None: fewer than min_group patients (suppressed in the engine)
+
+
+def mean_change_expression(cohort: EngineCohort, outcome: str, visit: str, min_group: int) -> Any:
+    """One row: n and the sum of after - before over patients with both (the sum nulled in
+    the engine below ``min_group`` patients)."""
+    import ibis
+
+    rows = cohort.clean()
+    rows = rows.filter(rows.outcome == outcome)
+    base = rows.filter(rows.visit == cohort.baseline).select("patient_id", b=rows.v)
+    follow = rows.filter(rows.visit == visit).select("patient_id", a=rows.v)
+    pairs = follow.join(base, "patient_id")
+    found = pairs.aggregate(n=pairs.count(), sum_d=(pairs.a - pairs.b).sum())
+    return found.mutate(sum_d=(found.n >= min_group).ifelse(found.sum_d, ibis.null("float64")))
+
+
+def pushdown_mean_change(
+    cohort: EngineCohort, outcome: str, visit: str, min_group: int = SMALL_GROUP_DEFAULT
+) -> OverallChange:
+    """trajectory.change_summary's mean_change at ``visit`` (mean of the unrounded after -
+    before, as ADaM's CHG) from the engine's count and sum; ValueError for unknown names."""
+    check_outcome_visit(cohort, outcome, visit)
+    found = mean_change_expression(cohort, outcome, visit, min_group).to_pyarrow().to_pylist()[0]
+    n = int(found["n"] or 0)
+    if n < max(min_group, 1) or found["sum_d"] is None:
+        return OverallChange(n, None)
+    return OverallChange(n, float(found["sum_d"]) / n)
+
+
 # ---- the CLI: python -m analysis subgroups <database URL> ... ------------------------------
 
 
 __all__ = [
     "MAX_DISTINCT",
+    "OverallChange",
     "PushdownSubgroups",
     "categorical_attributes",
+    "check_outcome_visit",
     "pushdown_forest_table",
+    "pushdown_mean_change",
     "pushdown_subgroups",
 ]

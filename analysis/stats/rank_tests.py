@@ -796,6 +796,30 @@ def _prho(n: int, s_is: float, lower_tail: bool) -> float:
     return min(1.0, max(0.0, p))
 
 
+def spearman_p_value(rho: float, n: int, has_ties: bool) -> tuple[float, str]:
+    """Two-sided p and its method for Spearman's rho of ``n`` complete pairs, as R's
+    cor.test(method = "spearman"): AS 89 without ties for n <= 1290 (exact for n <= 9), else
+    Student's t with n - 2 df. Takes rho alone so that a rho computed elsewhere (inside a
+    database, analysis.stats.pushdown_association) gets the same p as ``spearman``."""
+    nf = float(n)  # R computes n^3 - n in doubles
+    q = (nf**3 - nf) * (1 - rho) / 6  # R's S
+    lower = not q > (nf**3 - nf) / 6  # R takes the tail on the side of the observed S
+    if not has_ties and n <= SPEARMAN_EXACT_MAX:
+        # R's call: prho(round(q) + 2 * lower.tail, n, lower.tail); S is even, so P(S < q + 2)
+        # is P(S <= q).
+        tail = _prho(n, round(q) + 2 * lower, lower)
+        enumerated = n <= SPEARMAN_ENUMERATE_MAX
+        method = METHOD_SPEARMAN_ENUMERATION if enumerated else METHOD_SPEARMAN_EDGEWORTH
+    else:
+        r = 1 - q / ((nf * (nf**2 - 1)) / 6)
+        t = _divide(r, math.sqrt((1 - r**2) / (n - 2))) if n > 2 else math.nan
+        from scipy import stats
+
+        tail = float(stats.t.sf(t, n - 2) if lower else stats.t.cdf(t, n - 2))
+        method = METHOD_SPEARMAN_T
+    return min(1.0, 2 * tail), method
+
+
 def spearman(x: ArrayLike, y: ArrayLike) -> SpearmanResult:
     """Spearman's rho and two-sided p as R's cor.test(x, y, method = "spearman").
 
@@ -828,28 +852,13 @@ def spearman(x: ArrayLike, y: ArrayLike) -> SpearmanResult:
     rho = min(1.0, max(-1.0, rho))  # R's cor() clamps rounding beyond +-1
     nf = float(n)  # R computes n^3 - n in doubles
     q = (nf**3 - nf) * (1 - rho) / 6
-    warnings: tuple[str, ...] = ()
-    exact = not has_ties
-    if has_ties:
-        warnings = ("ties_no_exact_p",)  # R: "Cannot compute exact p-value with ties"
-    lower = not q > (nf**3 - nf) / 6  # R takes the tail on the side of the observed S
-    if exact and n <= SPEARMAN_EXACT_MAX:
-        # R's call: prho(round(q) + 2 * lower.tail, n, lower.tail); S is even, so P(S < q + 2)
-        # is P(S <= q).
-        tail = _prho(n, round(q) + 2 * lower, lower)
-        enumerated = n <= SPEARMAN_ENUMERATE_MAX
-        method = METHOD_SPEARMAN_ENUMERATION if enumerated else METHOD_SPEARMAN_EDGEWORTH
-    else:
-        r = 1 - q / ((nf * (nf**2 - 1)) / 6)
-        t = _divide(r, math.sqrt((1 - r**2) / (n - 2))) if n > 2 else math.nan
-        from scipy import stats
-
-        tail = float(stats.t.sf(t, n - 2) if lower else stats.t.cdf(t, n - 2))
-        method = METHOD_SPEARMAN_T
+    # R: "Cannot compute exact p-value with ties"
+    warnings: tuple[str, ...] = ("ties_no_exact_p",) if has_ties else ()
+    p_value, method = spearman_p_value(rho, n, has_ties)
     return SpearmanResult(
         rho=rho,
         s=q,
-        p_value=min(1.0, 2 * tail),
+        p_value=p_value,
         method=method,
         n=n,
         has_ties=has_ties,

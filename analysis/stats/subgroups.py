@@ -207,6 +207,15 @@ def forest_table(
     )
 
 
+def overall_mean_change(dataset: Dataset, outcome: str, visit: str) -> float:
+    """Every patient's mean change from baseline at ``visit``: the forest plot's reference
+    line (trajectory.change_summary's value; pushdown_mean_change computes it in a database)."""
+    from analysis.stats.trajectory import change_summary
+
+    summary = change_summary(dataset, outcome).set_index("visit")
+    return float(summary.loc[visit, "mean_change"]) if visit in summary.index else float("nan")
+
+
 def forest_from_comparisons(
     comparisons: Iterable[tuple[str, SubgroupComparison]],
 ) -> pd.DataFrame:

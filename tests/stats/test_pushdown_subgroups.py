@@ -26,10 +26,13 @@ from analysis.ingest.pipeline import load_demo, load_frame
 from analysis.stats import pushdown_subgroups as ps
 from analysis.stats.pushdown_subgroups import (
     group_moments_expression,
+    mean_change_expression,
     pushdown_forest_table,
+    pushdown_mean_change,
     pushdown_subgroups,
 )
 from analysis.stats.subgroups import SubgroupComparison, compare_subgroups, forest_table
+from analysis.stats.trajectory import change_summary
 
 CASES = [
     ("pain_nrs", "m6", "arm", None),  # two groups (ties: normal approximation)
@@ -187,6 +190,34 @@ def test_forest_table_equals_memory(demo, duck):
             assert a.tolist() == b.tolist(), column
 
 
+def assert_same_mean_change(demo, cohort, outcome: str) -> None:
+    """Every follow-up visit: n and mean_change of change_summary (None where it has NaN)."""
+    memory = change_summary(demo, outcome).set_index("visit")
+    for visit in demo.follow_up_visits:
+        pushed = pushdown_mean_change(cohort, outcome, visit)
+        expected = memory.loc[visit]
+        assert pushed.n == int(expected["n"]), visit
+        if math.isnan(expected["mean_change"]):
+            assert pushed.n == 0 and pushed.mean_change is None, visit
+        else:
+            assert pushed.mean_change == pytest.approx(expected["mean_change"], rel=1e-9), visit
+
+
+@pytest.mark.parametrize("outcome", ["pain_nrs", "peroneal_mcv", "hba1c", "vpt", "tcss"])
+def test_overall_mean_change_equals_change_summary(demo, duck, outcome):
+    # The forest plot's line for every patient, as pages/explorer.py takes it from memory.
+    assert_same_mean_change(demo, duck, outcome)
+
+
+def test_overall_mean_change_is_suppressed_in_the_engine(duck):
+    pushed = pushdown_mean_change(duck, "pain_nrs", "m6", min_group=117)  # 116 patients
+    assert pushed.n == 116 and pushed.mean_change is None
+    found = mean_change_expression(duck, "pain_nrs", "m6", 117).to_pandas()
+    assert int(found["n"].iloc[0]) == 116 and found["sum_d"].isna().all()
+    with pytest.raises(ValueError, match="follow-up visit"):
+        pushdown_mean_change(duck, "pain_nrs", "baseline")
+
+
 def test_unknown_names_are_refused(duck):
     with pytest.raises(ValueError, match="not in the data"):
         pushdown_subgroups(duck, "nope", "m6", "arm")
@@ -231,3 +262,7 @@ def test_postgresql_suppression(demo, pg_cohort):  # noqa: F811
     pushed = pushdown_subgroups(pg_cohort, "peroneal_mcv", "m12", "age_band", min_group=10)
     assert pushed.suppressed == ["<50"]
     assert_same_comparison(memory, pushed)
+
+
+def test_postgresql_overall_mean_change(demo, pg_cohort):  # noqa: F811
+    assert_same_mean_change(demo, pg_cohort, "peroneal_mcv")

@@ -32,6 +32,7 @@ from analysis.stats.rank_tests import (
     smallest_attainable_p,
     smallest_attainable_p_rank_sum,
     spearman,
+    spearman_p_value,
     wilcoxon_signed_rank,
 )
 
@@ -513,3 +514,14 @@ def test_results_are_frozen_and_interval_can_be_skipped():
     assert result.p_value == pytest.approx(0.12538385157477366, rel=REL)
     with pytest.raises(AttributeError):
         result.p_value = 0.5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ["SP5", "SP8", "SP10", "SP1290", "SP1291", "TIES20", "TIES5"])
+def test_spearman_p_value_from_rho_is_spearmans(name):
+    # The p a database's rho gets (analysis.stats.pushdown_association) is spearman()'s own,
+    # for every method: enumeration, AS 89, t beyond 1290 and t with ties.
+    result = sp(name)
+    assert spearman_p_value(result.rho, result.n, result.has_ties) == (
+        result.p_value,
+        result.method,
+    )
