@@ -13,6 +13,8 @@ from analysis.present.safety_tables import patient_events_display, patient_event
 from analysis.stats.adverse_events import patient_events, patient_visit_days
 from ui import url
 from ui.entry import ensure_entry
+from ui.registry import registry_without_rows
+from ui.registry_patient import registry_patient
 from ui.render import chart, table
 from ui.state import cached_patient, current_adverse_events, directions, require_dataset
 from ui.widgets import outcome_picker
@@ -21,6 +23,9 @@ ensure_entry()
 
 
 st.title("Patient")
+if (registry_cohort := registry_without_rows()) is not None:
+    registry_patient(registry_cohort)  # this patient's rows only, read from the database
+    st.stop()
 dataset = require_dataset()
 patient_id = url.patient(
     st, "Patient ID (pseudonymous)", dataset.patients, "patient_id", "patient",

@@ -138,3 +138,15 @@ def patient(container, label: str, patients: Sequence[str], key: str, param: str
         return None
     _keep(param, typed)
     return typed
+
+
+def text_box(container, label: str, key: str, param: str, **kwargs) -> str:
+    """A text box restored from the link (``param``); returns the stripped text. The caller
+    keeps an accepted value in the link with keep_text() once it has checked it."""
+    _restore(key, param, lambda raw: raw.strip() or None)
+    return container.text_input(label, key=key, **kwargs).strip()
+
+
+def keep_text(param: str, value: str) -> None:
+    """Put an accepted text value into the link."""
+    _keep(param, value)

@@ -4,6 +4,7 @@ Only the pseudonymous patient ID and the attributes in the data are shown."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,9 +30,35 @@ def patient_profile(dataset: Dataset, patient_id: str) -> PatientProfile:
     if patient_id not in set(dataset.patients):
         raise ValueError(f"Patient {patient_id!r} is not in the data.")
     own = dataset.long.loc[dataset.long["patient_id"] == patient_id]
+    outcomes = [o for o in dataset.outcomes if o in set(own["outcome"])]
+    bands = {o: visit_summary(dataset, o)[BAND_COLUMNS] for o in outcomes}
+    attributes = {}
+    if patient_id in dataset.attributes.index:
+        attributes = {k: v for k, v in dataset.attributes.loc[patient_id].items() if pd.notna(v)}
+    return profile_from_parts(
+        patient_id, own, bands, outcomes, dataset.baseline, dataset.follow_up_visits, attributes
+    )
+
+
+# The cohort's reference at each visit, as analysis.stats.trajectory.visit_summary names it.
+BAND_COLUMNS = ["visit", "n", "median", "q1", "q3"]
+
+
+def profile_from_parts(
+    patient_id: str,
+    own: pd.DataFrame,
+    bands: Mapping[str, pd.DataFrame],
+    outcomes: list[str],
+    baseline: str,
+    follow_up_visits: list[str],
+    attributes: dict[str, object],
+) -> PatientProfile:
+    """patient_profile from its parts: the patient's rows (outcome, visit, value), each
+    outcome's cohort reference per visit (BAND_COLUMNS, visits in time order, as visit_summary)
+    and the attributes; the in-memory and the database (pushdown_patient) paths both build here."""
     frames, status_rows = [], []
-    for outcome in [o for o in dataset.outcomes if o in set(own["outcome"])]:
-        cohort = visit_summary(dataset, outcome)[["visit", "n", "median", "q1", "q3"]]
+    for outcome in outcomes:
+        cohort = bands[outcome]
         mine = own.loc[own["outcome"] == outcome, ["visit", "value"]]
         merged = cohort.merge(mine, on="visit", how="left").rename(
             columns={
@@ -43,19 +70,18 @@ def patient_profile(dataset: Dataset, patient_id: str) -> PatientProfile:
         )
         merged.insert(0, "outcome", outcome)
         frames.append(merged)
-        status_rows.append(_status(dataset, outcome, mine.set_index("visit")["value"]))
-    attributes = {}
-    if patient_id in dataset.attributes.index:
-        attributes = {k: v for k, v in dataset.attributes.loc[patient_id].items() if pd.notna(v)}
+        status_rows.append(
+            _status(outcome, mine.set_index("visit")["value"], baseline, follow_up_visits)
+        )
     return PatientProfile(
         patient_id, attributes, pd.concat(frames, ignore_index=True), pd.DataFrame(status_rows)
     )
 
 
-def _status(dataset: Dataset, outcome: str, values: pd.Series) -> dict:
+def _status(outcome: str, values: pd.Series, baseline: str, follow_up_visits: list[str]) -> dict:
     inst = lookup(outcome)
-    base = values.get(dataset.baseline)
-    follow = [v for v in dataset.follow_up_visits if v in values.index and pd.notna(values[v])]
+    base = values.get(baseline)
+    follow = [v for v in follow_up_visits if v in values.index and pd.notna(values[v])]
     row = {"outcome": inst.label if inst.known else outcome, "baseline": base}
     if base is None or pd.isna(base) or not follow:
         row.update(
