@@ -48,8 +48,11 @@ def visit_summary(dataset: Dataset, outcome: str, by: str | None = None) -> pd.D
     table["q3"] = quartiles[0.75].to_numpy()
     table["ci_low"], table["ci_high"] = _t_interval(table["mean"], table["sd"], table["n"])
     order = {v: i for i, v in enumerate(dataset.visits)}
+    # By position in dataset.visits: the long table's visit categories are in the order the
+    # file first met them, which is not time order when the first outcome skips a visit.
     table = table.sort_values(
-        [*keys[:-1], "visit"], key=lambda s: s.map(order) if s.name == "visit" else s
+        [*keys[:-1], "visit"],
+        key=lambda s: s.astype(str).map(order) if s.name == "visit" else s,
     )
     present = set(table["visit"].astype(str))
     # Ordered by visit, not by label, so that a chart or a sort puts m12 after m6.

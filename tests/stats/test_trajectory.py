@@ -112,6 +112,22 @@ def test_visit_summary_lists_only_visits_with_values():
     assert len(summary) == 6
 
 
+def test_visit_summary_rows_follow_time_order_not_first_appearance():
+    # The first outcome in the file skips m1, so the long table meets m1 last; the summary of
+    # an outcome measured at m1 must still list it second (a Patient-page review found it last).
+    rows = "patient_id,visit,outcome,value\n" + "".join(
+        f"{pid},{visit},{outcome},{5 + i + k}\n"
+        for k, pid in enumerate(["a", "b", "c"])
+        for outcome, visits in [("pain_nrs", ["baseline", "m3", "m6", "m12"]),
+                                ("tcss", ["baseline", "m1", "m3", "m6", "m12"])]
+        for i, visit in enumerate(visits)
+    )  # fmt: skip
+    dataset = load_bytes(rows.encode(), "order.csv").dataset
+    summary = visit_summary(dataset, "tcss")
+    assert summary["visit"].astype(str).tolist() == ["baseline", "m1", "m3", "m6", "m12"]
+    assert summary["mean"].tolist() == pytest.approx([6, 7, 8, 9, 10])
+
+
 def test_over_time_dodges_groups_and_counts_patients_under_each_visit():
     summary = visit_summary(load_demo().dataset, "peroneal_mcv", by="arm")
     fig = over_time(summary, "peroneal_mcv")
