@@ -152,6 +152,6 @@ def fit_outcome_model(dataset: Dataset, design: ArmDesign, spec: MMRMSpec) -> Ou
     )
     order = {visit: i for i, visit in enumerate(result.visits)}
     counts = counts.sort_values(
-        ["arm", VISIT], key=lambda c: c.map(order) if c.name == VISIT else c
+        ["arm", VISIT], key=lambda c: c.astype(str).map(order) if c.name == VISIT else c
     )
     return OutcomeModel(spec, design, result, counts.reset_index(drop=True))
