@@ -205,7 +205,8 @@ def patient_html(
         printed=html.escape(printed_text),
         source=html.escape(source_name),
         sha=html.escape(source_sha256),
-        short=html.escape(source_sha256[:12]),
+        # A SHA-256 is shortened to its first 12 digits; a note such as "not available" is not.
+        short=html.escape(source_sha256[:12] if _is_digest(source_sha256) else source_sha256),
         attributes=_attributes(profile.attributes),
         status=_status_table(profile.status),
         events=events_html,
@@ -263,3 +264,7 @@ table.events td:nth-child(3), table.events td:nth-child(4) {{ text-align: right;
 {events}
 <p class="caveat">{caveat}</p>
 </body></html>"""
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower())

@@ -54,6 +54,12 @@ def test_page_carries_id_source_fingerprint_and_date(profile, demo):
     assert text.count("Plotly.newPlot") == len(print_figures(profile.values, demo.visits, "x"))
 
 
+def test_a_missing_fingerprint_is_printed_whole(profile, demo):
+    text = patient_html(profile, demo.visits, source_name=demo.source_name,
+                        source_sha256="not available", synthetic=True)  # fmt: skip
+    assert "(fingerprint not available)" in text
+
+
 def test_every_chart_says_which_way_is_better(profile, demo):
     figures = print_figures(profile.values, demo.visits, "SYN-001", {"hba1c": "lower"})
     titles = [a.text for fig in figures for a in fig.layout.annotations if a.text]
