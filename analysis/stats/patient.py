@@ -40,6 +40,9 @@ def patient_profile(dataset: Dataset, patient_id: str) -> PatientProfile:
     )
 
 
+STATUS_COLUMNS = [
+    "outcome", "baseline", "last visit", "last value", "change", "% change", "status"
+]  # fmt: skip
 # The cohort's reference at each visit, as analysis.stats.trajectory.visit_summary names it.
 BAND_COLUMNS = ["visit", "n", "median", "q1", "q3"]
 
@@ -73,9 +76,9 @@ def profile_from_parts(
         status_rows.append(
             _status(outcome, mine.set_index("visit")["value"], baseline, follow_up_visits)
         )
-    return PatientProfile(
-        patient_id, attributes, pd.concat(frames, ignore_index=True), pd.DataFrame(status_rows)
-    )
+    # Columns named, not taken from the first row: an outcome without follow-up has no values.
+    status = pd.DataFrame(status_rows, columns=STATUS_COLUMNS)
+    return PatientProfile(patient_id, attributes, pd.concat(frames, ignore_index=True), status)
 
 
 def _status(outcome: str, values: pd.Series, baseline: str, follow_up_visits: list[str]) -> dict:
