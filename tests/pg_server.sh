@@ -12,6 +12,11 @@ as_owner() {  # initdb and postgres refuse to run as root
 case "${1:-}" in
   start)
     [ -n "$bin" ] && [ -x "$bin/initdb" ] || exit 0
+    # A server left running from an earlier start (by hand, or a run that was killed) would
+    # keep the port: stop it before its folder is wiped.
+    if [ -d "$dir/data" ]; then
+      as_owner "$bin/pg_ctl -D $dir/data -m fast stop >/dev/null 2>&1"
+    fi
     rm -rf "$dir" && mkdir -p "$dir" || exit 0
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     as_owner "$bin/initdb -D $dir/data -A trust -U postgres >/dev/null" || exit 0
