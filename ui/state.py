@@ -411,7 +411,15 @@ def visit_map_editor(sidebar, dataset: Dataset, key: str) -> None:
     flagged = {"visit_labels_merged", "probable_visit_typo", "visit_spellings"}
     merged = any(label != visit for label, visit in mapping.items())
     noted = any(finding.code in flagged for finding in dataset.report.findings)
-    with sidebar.expander("Visit labels → visits", expanded=merged or noted):
+    # Drawn only while open (a lazy expander): the table editor's JavaScript is large, and a
+    # closed editor on every page would load it before the page's first chart.
+    box = sidebar.expander(
+        "Visit labels → visits", expanded=merged or noted, key=f"visit_labels::{key}",
+        on_change="rerun",
+    )  # fmt: skip
+    if not box.open:
+        return
+    with box:
         if noted:
             st.caption(
                 "Some labels were merged or look like typos (details on the Data page). Edit "

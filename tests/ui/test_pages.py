@@ -571,6 +571,17 @@ def test_visit_label_typo_is_flagged_merged_and_editable():
     assert _metrics(at)["Visits"] == "4"
 
 
+def test_visit_label_editor_is_drawn_only_while_open():
+    # Closed (the demo's labels need nothing): no table editor is sent, so no page loads its
+    # JavaScript before its first chart. Open (labels merged): the editor is there.
+    demo = _app().run()
+    closed = next(e for e in demo.sidebar.expander if e.label == "Visit labels → visits")
+    assert list(closed.children.values()) == []
+    typo = _upload(_app().run(), "typo.csv", TYPO_CSV.encode())
+    opened = next(e for e in typo.sidebar.expander if e.label == "Visit labels → visits")
+    assert [type(c).__name__ for c in opened.children.values()].count("Dataframe") == 1
+
+
 def test_missing_data_page_on_the_demo():
     at = _app().run()
     at.switch_page("pages/missing_data.py").run()
