@@ -475,7 +475,7 @@ def _wilcoxon_large(result: PairedResult, q: np.ndarray, counts: np.ndarray, ste
     v, n, tie_sum = ranks.exact_parts(0.0)
     result.wilcoxon_n, result.wilcoxon_n_zero = n_used, n_zero
     result.wilcoxon_v = v
-    result.p_value_wilcoxon = rt._two_sided_normal_p(rt._signed_rank_z(v, n, tie_sum, True)[0])
+    result.p_value_wilcoxon = rt.two_sided_normal_p(rt.signed_rank_z(v, n, tie_sum, True)[0])
     result.wilcoxon_method = rt.METHOD_NORMAL_CC
     result.wilcoxon_smallest_p = rt.smallest_attainable_p(n_used)
     values, undefined = hodges_lehmann_values(*grid_normal_ci(ranks, CONF_LEVEL), None, n_used)

@@ -304,7 +304,7 @@ def _pooled(parts: list[_Group]) -> tuple[np.ndarray, np.ndarray]:
     return table, np.cumsum(t) - (t - 1) / 2
 
 
-def _tie_sum(table: np.ndarray) -> float:
+def tie_correction_sum(table: np.ndarray) -> float:
     """Sum of t^3 - t over the pooled tie groups (R's sum(NTIES^3 - NTIES))."""
     t = table.sum(axis=0)
     t = t[t > 1].astype(float)
@@ -318,7 +318,7 @@ def _mann_whitney(x: _Group, y: _Group) -> dict:
         return entry | dict(statistic=math.nan, p_value=math.nan, method=_LEFT_OUT, ties=None,
                             n_x=x.n, n_y=y.n)  # fmt: skip
     table, midranks = _pooled([x, y])
-    tie_sum = _tie_sum(table)
+    tie_sum = tie_correction_sum(table)
     if x.n < rt.EXACT_LIMIT and y.n < rt.EXACT_LIMIT and tie_sum == 0:
         # No ties: the counts are all 1 and the values are the changes themselves.
         assert x.counts is not None and y.counts is not None
@@ -328,9 +328,9 @@ def _mann_whitney(x: _Group, y: _Group) -> dict:
         return entry | dict(statistic=float(mw.w), p_value=float(mw.p_value), method=mw.method,
                             ties=mw.has_ties, n_x=mw.n_x, n_y=mw.n_y)  # fmt: skip
     rank_sum = float((table[0] * midranks).sum())  # multiples of 1/2 below 2^53: exact
-    z, _ = rt._rank_sum_z(rank_sum, x.n, y.n, tie_sum, True)
+    z, _ = rt.rank_sum_z(rank_sum, x.n, y.n, tie_sum, True)
     return entry | dict(
-        statistic=rank_sum - x.n * (x.n + 1) / 2, p_value=float(rt._two_sided_normal_p(z)),
+        statistic=rank_sum - x.n * (x.n + 1) / 2, p_value=float(rt.two_sided_normal_p(z)),
         method=rt.METHOD_NORMAL_CC, ties=tie_sum > 0, n_x=x.n, n_y=y.n,
     )  # fmt: skip
 
@@ -359,7 +359,7 @@ def _kruskal(parts: list[_Group]) -> dict:
         return entry | dict(statistic=math.nan, p_value=math.nan, method=_LEFT_OUT)
     table, midranks = _pooled(parts)
     total = float(sum(p.n for p in parts))
-    ties = 1 - _tie_sum(table) / (total**3 - total)
+    ties = 1 - tie_correction_sum(table) / (total**3 - total)
     ssbn = sum(float(table[i] @ midranks) ** 2 / parts[i].n for i in range(len(parts)))
     with np.errstate(divide="ignore", invalid="ignore"):
         h = float(np.float64(12.0 / (total * (total + 1)) * ssbn - 3 * (total + 1)) / ties)

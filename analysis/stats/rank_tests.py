@@ -224,7 +224,7 @@ def _midranks(values: FloatArray) -> FloatArray:
     return ranks
 
 
-def _tie_sum(sizes: NDArray[np.intp]) -> float:
+def tie_correction_sum(sizes: NDArray[np.intp]) -> float:
     """Sum of t^3 - t over tie groups, as R's sum(NTIES^3 - NTIES)."""
     t = sizes[sizes > 1].astype(float)
     return float((t**3 - t).sum())
@@ -245,10 +245,10 @@ def _signed_rank_parts(sorted_x: FloatArray, d: float) -> tuple[float, int, floa
     positives_per_group = np.add.reduceat(positive, starts) if len(starts) else positive
     # Ranks are multiples of 1/2 and their sum stays below 2^53: this float sum is exact.
     v = float((positives_per_group * (starts + (sizes + 1) / 2)).sum())
-    return v, len(magnitudes), _tie_sum(sizes)
+    return v, len(magnitudes), tie_correction_sum(sizes)
 
 
-def _signed_rank_z(v: float, n: int, tie_sum: float, correct: bool) -> tuple[float, bool]:
+def signed_rank_z(v: float, n: int, tie_sum: float, correct: bool) -> tuple[float, bool]:
     """(V - E V - cc) / SD as R computes it; also whether the SD is zero."""
     # In doubles and in R's operation order, so that the value is the same double even when
     # n (n + 1) (2n + 1) exceeds 2^53.
@@ -267,10 +267,10 @@ def _rank_sum_parts(sorted_x: FloatArray, sorted_y: FloatArray, d: float) -> tup
     from_x = (order < len(sorted_x)).astype(np.intp)
     x_per_group = np.add.reduceat(from_x, starts) if len(starts) else from_x
     rank_sum = float((x_per_group * (starts + (sizes + 1) / 2)).sum())
-    return rank_sum, _tie_sum(sizes)
+    return rank_sum, tie_correction_sum(sizes)
 
 
-def _rank_sum_z(
+def rank_sum_z(
     rank_sum_x: float, n_x: int, n_y: int, tie_sum: float, correct: bool
 ) -> tuple[float, bool]:
     """(W - E W - cc) / SD with the tie-corrected SD, as R computes it."""
@@ -289,7 +289,7 @@ def _divide(numerator: float, denominator: float) -> float:
     return math.nan if numerator == 0 else math.copysign(math.inf, numerator)
 
 
-def _two_sided_normal_p(z: float) -> float:
+def two_sided_normal_p(z: float) -> float:
     """2 min(Phi(z), 1 - Phi(z)), R's two-sided p of the normal approximation."""
     if math.isnan(z):
         return math.nan
@@ -302,7 +302,7 @@ def _two_sided_normal_p(z: float) -> float:
 # Root finding exactly as R's uniroot()
 
 
-class _NoRootError(Exception):
+class NoRootError(Exception):
     """uniroot() would stop with an error (end values NA or of the same sign)."""
 
 
@@ -371,7 +371,7 @@ def _finite_for_root(value: float) -> float:
     return -DBL_MAX if value == -math.inf else DBL_MAX
 
 
-def _uniroot(
+def uniroot(
     f: Callable[[float], float],
     lower: float,
     upper: float,
@@ -382,9 +382,9 @@ def _uniroot(
 ) -> float:
     """R's uniroot(f, lower = , upper = , f.lower = , f.upper = , tol = ) without extendInt."""
     if not lower < upper or math.isnan(f_lower) or math.isnan(f_upper):
-        raise _NoRootError
+        raise NoRootError
     if np.sign(f_lower) * np.sign(f_upper) > 0:
-        raise _NoRootError
+        raise NoRootError
     root, converged = _zeroin(f, lower, upper, f_lower, f_upper, tol)
     if not converged:
         warnings.append("root_not_converged")
@@ -450,8 +450,8 @@ def wilcoxon_signed_rank(
             ci_level_achieved=level, ci_coverage=coverage, warnings=tuple(warnings),
         )  # fmt: skip
 
-    z, _ = _signed_rank_z(v, n, tie_sum, correct)
-    p = _two_sided_normal_p(z)
+    z, _ = signed_rank_z(v, n, tie_sum, correct)
+    p = two_sided_normal_p(z)
     method = METHOD_NORMAL_CC if correct else METHOD_NORMAL
     estimate = low = high = level = None
     if conf_int:
@@ -500,7 +500,7 @@ def _signed_rank_normal_ci(
 
     def w(d: float, corrected: bool) -> float:
         v, nx, tie_sum = _signed_rank_parts(x, d)
-        z, sd_zero = _signed_rank_z(v, nx, tie_sum, corrected)
+        z, sd_zero = signed_rank_z(v, nx, tie_sum, corrected)
         if sd_zero:
             warnings.append("ci_all_tied")
         return z
@@ -516,7 +516,7 @@ def _signed_rank_normal_ci(
     alpha = 1 - conf_level
     level = conf_level
     # R widens the interval (doubles alpha) until both ends are inside [min, max].
-    while w_min - _z_upper(alpha / 2) < 0 or w_max - _z_lower(alpha / 2) > 0:
+    while w_min - z_upper(alpha / 2) < 0 or w_max - z_lower(alpha / 2) > 0:
         alpha *= 2
     if alpha >= 1 or 1 - conf_level < alpha * 0.75:
         level = 1 - min(1.0, alpha)
@@ -524,34 +524,34 @@ def _signed_rank_normal_ci(
 
     def root(zq: float) -> float:
         # R's root(zq): where the corrected statistic crosses the normal quantile zq
-        return _uniroot(
+        return uniroot(
             lambda d: w(d, correct) - zq, mumin, mumax, w_min - zq, w_max - zq, tol, warnings
         )
 
     try:
         if alpha < 1:
-            low, high = root(_z_upper(alpha / 2)), root(_z_lower(alpha / 2))
+            low, high = root(z_upper(alpha / 2)), root(z_lower(alpha / 2))
         else:
             low = high = float(np.median(x))
-    except _NoRootError:
+    except NoRootError:
         warnings.append("no_root")
         low = high = math.nan
     try:
-        estimate = _uniroot(
+        estimate = uniroot(
             lambda d: w(d, False), mumin, mumax, w(mumin, False), w(mumax, False), tol, warnings
         )
-    except _NoRootError:
+    except NoRootError:
         warnings.append("no_root")
         estimate = math.nan
     return estimate, low, high, level
 
 
-def _z_upper(p: float) -> float:
+def z_upper(p: float) -> float:
     """qnorm(p, lower.tail = FALSE)."""
     return _qnorm(p, lower_tail=False)
 
 
-def _z_lower(p: float) -> float:
+def z_lower(p: float) -> float:
     """qnorm(p)."""
     return _qnorm(p, lower_tail=True)
 
@@ -675,8 +675,8 @@ def mann_whitney(
             ci_level_achieved=level, ci_coverage=coverage, warnings=tuple(warnings),
         )  # fmt: skip
 
-    z, _ = _rank_sum_z(rank_sum, n_x, n_y, tie_sum, correct)
-    p = _two_sided_normal_p(z)
+    z, _ = rank_sum_z(rank_sum, n_x, n_y, tie_sum, correct)
+    p = two_sided_normal_p(z)
     estimate = low = high = level = None
     if conf_int:
         estimate, low, high = _rank_sum_normal_ci(xs, ys, correct, conf_level, tol_root, warnings)
@@ -704,7 +704,7 @@ def _rank_sum_normal_ci(
 
     def w(d: float, corrected: bool) -> float:
         rank_sum, tie_sum = _rank_sum_parts(xs, ys, d)
-        z, sd_zero = _rank_sum_z(rank_sum, n_x, n_y, tie_sum, corrected)
+        z, sd_zero = rank_sum_z(rank_sum, n_x, n_y, tie_sum, corrected)
         if sd_zero:
             warnings.append("ci_all_tied")
         return z
@@ -719,20 +719,20 @@ def _rank_sum_normal_ci(
             return mumin
         if w_max - zq >= 0:
             return mumax
-        return _uniroot(
+        return uniroot(
             lambda d: w(d, correct) - zq, mumin, mumax, w_min - zq, w_max - zq, tol, warnings
         )
 
     try:
-        low, high = root(_z_upper(alpha / 2)), root(_z_lower(alpha / 2))
-    except _NoRootError:
+        low, high = root(z_upper(alpha / 2)), root(z_lower(alpha / 2))
+    except NoRootError:
         warnings.append("no_root")
         low = high = math.nan
     try:
-        estimate = _uniroot(
+        estimate = uniroot(
             lambda d: w(d, False), mumin, mumax, w(mumin, False), w(mumax, False), tol, warnings
         )
-    except _NoRootError:
+    except NoRootError:
         warnings.append("no_root")
         estimate = math.nan
     return estimate, low, high

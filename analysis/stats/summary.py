@@ -138,7 +138,7 @@ class GridRanks:
         diagonal[::2] = hist
         walsh = (np.rint(conv) + diagonal) / 2
         self._above = [*np.cumsum(walsh[::-1])[::-1].tolist(), 0.0]
-        self._tie_sum = rt._tie_sum(counts)
+        self.tie_correction_sum = rt.tie_correction_sum(counts)
         # Off the jump points the ranks follow from the grid (float error far below the gaps),
         # and the tie sum is exact in any order while sum(t^3) < 2^53.
         largest = float(np.abs(self.values).max())
@@ -148,7 +148,7 @@ class GridRanks:
     def z(self, d: float, corrected: bool) -> float:
         """The standardised statistic of x - d, as rank_tests computes it."""
         v, n, tie_sum = self.parts(d)
-        return rt._signed_rank_z(v, n, tie_sum, corrected)[0]
+        return rt.signed_rank_z(v, n, tie_sum, corrected)[0]
 
     def parts(self, d: float) -> tuple[float, int, float]:
         """V, n and tie sum of x - d with zeros dropped (rank_tests._signed_rank_parts)."""
@@ -157,7 +157,7 @@ class GridRanks:
             if abs(t - round(t)) > _MARGIN:  # no zero, no tie across signs: V counts Walsh
                 k = math.floor(t) + 1 - 2 * self.q_low  # averages above d (Tukey)
                 v = self._above[min(max(k, 0), len(self._above) - 1)]
-                return v, self.n, self._tie_sum
+                return v, self.n, self.tie_correction_sum
         parts = self._evaluated.get(d)
         if parts is None:
             parts = self._evaluated[d] = self.exact_parts(d)
@@ -183,7 +183,7 @@ class GridRanks:
         positives = np.add.reduceat(weights * (order >= first_zero), starts)
         ranks_before = np.cumsum(sizes) - sizes
         v = float((positives * (ranks_before + (sizes + 1) / 2)).sum())
-        return v, int(sizes.sum()), rt._tie_sum(sizes)
+        return v, int(sizes.sum()), rt.tie_correction_sum(sizes)
 
     def median(self) -> float:
         """np.median of the changes."""
@@ -205,28 +205,28 @@ def grid_normal_ci(ranks: GridRanks, conf_level: float) -> tuple[float, float, f
         return (mumin + mumax) / 2, math.nan, math.nan, 0.0
     alpha = 1 - conf_level
     level = conf_level
-    while w_min - rt._z_upper(alpha / 2) < 0 or w_max - rt._z_lower(alpha / 2) > 0:
+    while w_min - rt.z_upper(alpha / 2) < 0 or w_max - rt.z_lower(alpha / 2) > 0:
         alpha *= 2
     if alpha >= 1 or 1 - conf_level < alpha * 0.75:
         level = 1 - min(1.0, alpha)
 
     def root(zq: float) -> float:
-        return rt._uniroot(
+        return rt.uniroot(
             lambda d: w(d, True) - zq, mumin, mumax, w_min - zq, w_max - zq, tol, warnings
         )
 
     try:
         if alpha < 1:
-            low, high = root(rt._z_upper(alpha / 2)), root(rt._z_lower(alpha / 2))
+            low, high = root(rt.z_upper(alpha / 2)), root(rt.z_lower(alpha / 2))
         else:
             low = high = ranks.median()
-    except rt._NoRootError:
+    except rt.NoRootError:
         low = high = math.nan
     try:
-        estimate = rt._uniroot(
+        estimate = rt.uniroot(
             lambda d: w(d, False), mumin, mumax, w(mumin, False), w(mumax, False), tol, warnings
         )
-    except rt._NoRootError:
+    except rt.NoRootError:
         estimate = math.nan
     return estimate, low, high, level
 
@@ -257,7 +257,7 @@ def grid_cell(hist: np.ndarray, low: int, step: float) -> dict:
     else:
         ranks = GridRanks(q, counts, step)
         v, n, tie_sum = ranks.exact_parts(0.0)
-        p = rt._two_sided_normal_p(rt._signed_rank_z(v, n, tie_sum, True)[0])
+        p = rt.two_sided_normal_p(rt.signed_rank_z(v, n, tie_sum, True)[0])
         method = rt.METHOD_NORMAL_CC
         interval, coverage = grid_normal_ci(ranks, CONF_LEVEL), None
     hodges_lehmann, _ = hodges_lehmann_values(*interval, coverage, n_used)
