@@ -34,9 +34,9 @@ from analysis.present.provenance import build_provenance, provenance_rows, with_
 from analysis.present.report import (
     ReportInput,
     ReportParts,
-    _effect_rows,
-    _headline_rows,
-    _missing_statement,
+    effect_rows,
+    headline_rows,
+    missing_statement,
     report_parts,
     safety_intro,
     safety_notes,
@@ -320,12 +320,12 @@ def report_to_docx(
     _caption(document, "What this answers (estimand)")
     add_table(document, pd.DataFrame(parts.estimand.rows(), columns=["attribute", "definition"]))
     _caption(document, "Result" + (" in each arm" if parts.design.has_arms else ""))
-    add_table(document, _headline_rows(parts.comparisons, parts.model, parts.responders, visit))
+    add_table(document, headline_rows(parts.comparisons, parts.model, parts.responders, visit))
     if parts.design.has_arms:
         _caption(document, "Between arms: the effect estimate")
-        add_table(document, _effect_rows(parts.model, parts.by_arm, parts.rates, visit))
+        add_table(document, effect_rows(parts.model, parts.by_arm, parts.rates, visit))
     if parts.responders:
-        document.add_paragraph(_missing_statement(parts.comparisons, parts.responders, visit))
+        document.add_paragraph(missing_statement(parts.comparisons, parts.responders, visit))
     for arm, comparison in parts.comparisons.items():
         document.add_paragraph((f"{arm}: " if arm else "") + plain_sentence(comparison))
     largest = largest_baseline_smd(ds, parts.design) if parts.design.has_arms else None

@@ -229,7 +229,7 @@ def methods_paragraph(
     return " ".join(p for p in parts if p)
 
 
-def _headline_rows(
+def headline_rows(
     comparisons: dict[str, Comparison],
     model: OutcomeModel | None,
     responders: dict[str, ResponderAnalysis],
@@ -276,7 +276,7 @@ def _headline_rows(
     return pd.DataFrame(rows)
 
 
-def _effect_rows(
+def effect_rows(
     model: OutcomeModel | None, by_arm: ArmComparison | None, rates: pd.DataFrame, visit: str
 ) -> pd.DataFrame:
     """The between-arm effect estimates at the visit: model contrast, completers, responders."""
@@ -315,7 +315,7 @@ def _effect_rows(
     return pd.DataFrame(rows)
 
 
-def _missing_statement(
+def missing_statement(
     comparisons: dict[str, Comparison], responders: dict[str, ResponderAnalysis], visit: str
 ) -> str:
     """How many had no value at the visit, per arm, and how each estimate handles it."""
@@ -536,14 +536,14 @@ def build_report(data: ReportInput, today: dt.date | None = None) -> str:
         + "<h3>Result"
         + (" in each arm" if design.has_arms else "")
         + "</h3>"
-        + _table(_headline_rows(comparisons, model, responders, visit))
+        + _table(headline_rows(comparisons, model, responders, visit))
     )
     if design.has_arms:
         answer += "<h3>Between arms: the effect estimate</h3>" + _table(
-            _effect_rows(model, by_arm, rates, visit)
+            effect_rows(model, by_arm, rates, visit)
         )
     if responders:
-        answer += _p(_missing_statement(comparisons, responders, visit))
+        answer += _p(missing_statement(comparisons, responders, visit))
     for arm, comparison in comparisons.items():
         answer += _p((f"{arm}: " if arm else "") + plain_sentence(comparison))
     largest = largest_baseline_smd(ds, design) if design.has_arms else None

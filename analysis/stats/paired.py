@@ -222,9 +222,9 @@ def paired_statistics(
 
             result.pre_post_r = _f(stats.pearsonr(before, after).statistic)
 
-    _wilcoxon_part(result, change)
-    _shapiro_part(result, change)
-    _recommend(result, scale, before, after)
+    wilcoxon_part(result, change)
+    shapiro_part(result, change)
+    recommend_test(result, scale, before, after)
     if 0 < n < SMALL_N:
         result.warn(
             "small_n",
@@ -270,7 +270,7 @@ def _counts(result: PairedResult, change: np.ndarray, direction, mcid) -> None:
             result.pct_improved_mcid = 100 * result.n_improved_mcid / n
 
 
-def _wilcoxon_part(result: PairedResult, change: np.ndarray) -> None:
+def wilcoxon_part(result: PairedResult, change: np.ndarray) -> None:
     """R's wilcox.test(change, conf.int = TRUE): V, p, method, estimate and interval."""
     test = wilcoxon_signed_rank(change, conf_level=CONF_LEVEL)
     result.wilcoxon_n, result.wilcoxon_n_zero = test.n, test.n_zero_dropped
@@ -368,7 +368,7 @@ def _finite(x: float | None) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _shapiro_part(result: PairedResult, change: np.ndarray) -> None:
+def shapiro_part(result: PairedResult, change: np.ndarray) -> None:
     """Shapiro-Wilk on the changes, as a description only: it does not choose the test."""
     n = len(change)
     if n < 3:
@@ -410,7 +410,8 @@ def primary_test(scale: Scale, t_defined: bool, wilcoxon_defined: bool) -> str |
     return "t"
 
 
-def _recommend(result: PairedResult, scale: Scale | None, before, after) -> None:
+def recommend_test(result: PairedResult, scale: Scale | None, before, after) -> None:
+    """Set the primary test chosen from the outcome's scale (primary_test) and its p-value."""
     n = result.n_pairs
     result.recommended_test, result.p_value_recommended = None, None
     if n < 2:

@@ -52,13 +52,13 @@ from analysis.stats.paired import (
     SHAPIRO_MAX,
     SMALL_N,
     PairedResult,
-    _recommend,
-    _shapiro_part,
-    _wilcoxon_part,
     hodges_lehmann_values,
     mark_too_few_for_sd,
     no_variation_in_change,
     paired_statistics,
+    recommend_test,
+    shapiro_part,
+    wilcoxon_part,
     zero_changes_note,
 )
 from analysis.stats.pushdown import NO_ARM, outcome_steps
@@ -409,17 +409,17 @@ def _paired_from_bins(
         else:
             result.pre_post_r = total["s_ba"] / math.sqrt(total["s_bb"] * total["s_aa"])
     if change is not None:  # the multiset of changes: paired_statistics' own code
-        _wilcoxon_part(result, change)
-        _shapiro_part(result, change)
+        wilcoxon_part(result, change)
+        shapiro_part(result, change)
     elif exact:
         _wilcoxon_large(result, q, counts, step)
-        _shapiro_part(result, np.zeros(SHAPIRO_MAX + 1))  # n > SHAPIRO_MAX: R's limit
+        shapiro_part(result, np.zeros(SHAPIRO_MAX + 1))  # n > SHAPIRO_MAX: R's limit
     else:
         n_zero = n - int(cell["n_up"].sum()) - int(cell["n_down"].sum())
         result.wilcoxon_n, result.wilcoxon_n_zero = n - n_zero, n_zero
         names = [k for k in NEED_ROWS if getattr(result, k) is None]
         result.mark_undefined(_OFF_GRID, *names)
-    _recommend(result, scale, np.empty(0), np.empty(0))
+    recommend_test(result, scale, np.empty(0), np.empty(0))
     if 0 < n < SMALL_N:
         result.warn(
             "small_n",
@@ -465,7 +465,7 @@ def _direction_counts(
 
 
 def _wilcoxon_large(result: PairedResult, q: np.ndarray, counts: np.ndarray, step: float) -> None:
-    """paired._wilcoxon_part from the histogram of more than SHAPIRO_MAX changes with at least
+    """paired.wilcoxon_part from the histogram of more than SHAPIRO_MAX changes with at least
     EXACT_LIMIT non-zero ones (normal approximation; summary's grid path, R's numbers)."""
     zero = q == 0
     n_zero = int(counts[zero].sum())
