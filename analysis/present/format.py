@@ -20,6 +20,12 @@ def number(x: float | None, digits: int = 1) -> str:
     return text.replace("-", MINUS) if x < 0 else text
 
 
+def count(n: int | None) -> str:
+    """A count of patients or values as read in a sentence: '30,100' (thousands separated), or
+    'undefined'."""
+    return "undefined" if n is None else f"{int(n):,}"
+
+
 def format_p(p: float | None) -> str:
     """p-values as journals print them: 'undefined', '< 0.001', or 3 decimals (2 above 0.1)."""
     if p is None or not math.isfinite(p):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analysis.instruments import PlaceboBenchmark
-from analysis.present.format import number, p_phrase
+from analysis.present.format import count, number, p_phrase
 from analysis.stats.arms import ArmDesign
 from analysis.stats.compare import Comparison
 from analysis.stats.paired import zero_changes_phrase
@@ -44,9 +44,9 @@ def plain_sentence(comparison: Comparison) -> str:
         )
     higher_lower = {1: "higher", -1: "lower", 0: "the same"}[int(np.sign(s.mean_change or 0))]
     text = (
-        f"Among the {s.n_pairs} patients with {name} recorded at both {comparison.before} and "
-        f"{comparison.after}, the average went from {number(s.mean_before)} to "
-        f"{number(s.mean_after)}{unit}"
+        f"Among the {count(s.n_pairs)} patients with {name} recorded at both "
+        f"{comparison.before} and {comparison.after}, the average went from "
+        f"{number(s.mean_before)} to {number(s.mean_after)}{unit}"
     )
     if s.change_ci_low is not None:
         text += (
@@ -56,17 +56,18 @@ def plain_sentence(comparison: Comparison) -> str:
     text += f": scores were on average {higher_lower} at {comparison.after}."
     if inst.direction is None:
         text += (
-            f" {s.n_increased} patients' values increased and {s.n_decreased} decreased; whether "
-            "that is better or worse is not known for this outcome until you set its direction."
+            f" {count(s.n_increased)} patients' values increased and {count(s.n_decreased)} "
+            "decreased; whether that is better or worse is not known for this outcome until you "
+            "set its direction."
         )
     else:
-        text += f" {s.n_improved} of {s.n_pairs} ({_pct(s.pct_improved)}) improved"
+        text += f" {count(s.n_improved)} of {count(s.n_pairs)} ({_pct(s.pct_improved)}) improved"
         if s.n_improved_mcid is not None:
             text += (
-                f", {s.n_improved_mcid} ({_pct(s.pct_improved_mcid)}) by at least the "
+                f", {count(s.n_improved_mcid)} ({_pct(s.pct_improved_mcid)}) by at least the "
                 f"clinically important difference of {inst.mcid_abs_text()}"
             )
-        text += f", and {s.n_worsened} ({_pct(s.pct_worsened)}) got worse."
+        text += f", and {count(s.n_worsened)} ({_pct(s.pct_worsened)}) got worse."
     unreachable = (
         s.recommended_test == "Wilcoxon signed-rank test"
         and s.wilcoxon_smallest_p is not None
@@ -75,8 +76,8 @@ def plain_sentence(comparison: Comparison) -> str:
     if unreachable:
         text += (
             f" {s.recommended_reason} It gives {p_phrase(s.p_value_recommended)}; with "
-            f"{s.wilcoxon_n} non-zero change(s) no result of this test could reach p < 0.05, so "
-            "this is not evidence of no change."
+            f"{count(s.wilcoxon_n)} non-zero change(s) no result of this test could reach "
+            "p < 0.05, so this is not evidence of no change."
         )
     elif s.recommended_test:
         text += f" {s.recommended_reason} It gives {p_phrase(s.p_value_recommended)}" + (
@@ -87,7 +88,7 @@ def plain_sentence(comparison: Comparison) -> str:
     if s.recommended_test == "Wilcoxon signed-rank test" and s.wilcoxon_n_zero:
         text += f" {zero_changes_phrase(s.wilcoxon_n_zero)}."
     if comparison.n_excluded:
-        text += f" {comparison.n_excluded} patient(s) without both values are not included."
+        text += f" {count(comparison.n_excluded)} patient(s) without both values are not included."
     return text
 
 

@@ -315,14 +315,14 @@ def wilcoxon_part(result: PairedResult, change: np.ndarray) -> None:
 def zero_changes_phrase(n_zero: int) -> str:
     """'3 patients with no change left out of the rank test, as R does'."""
     patients = "patient" if n_zero == 1 else "patients"
-    return f"{n_zero} {patients} with no change left out of the rank test, as R does"
+    return f"{n_zero:,} {patients} with no change left out of the rank test, as R does"
 
 
 def zero_changes_note(n_zero: int, n_used: int) -> str:
     """The zero-change phrase, with what the other pairs are used for."""
     return (
         f"{zero_changes_phrase(n_zero)}: the Wilcoxon test, the Hodges-Lehmann estimate and "
-        f"its interval use the other {n_used}."
+        f"its interval use the other {n_used:,}."
     )
 
 
