@@ -10,7 +10,7 @@ from analysis.present.tables import (
     subgroup_tests_text,
     table1_display,
 )
-from analysis.present.wording import spearman_sentence
+from analysis.present.wording import spearman_sentence, subgroups_mix_arms
 from analysis.stats.arms import control_level
 from analysis.stats.cohort import SMALL_GROUP_DEFAULT, attribute_kinds
 from analysis.stats.subgroups import (
@@ -28,7 +28,7 @@ from ui.registry import registry_without_rows
 from ui.registry_explorer import registry_explorer
 from ui.render import chart, table
 from ui.safe import md
-from ui.state import require_dataset
+from ui.state import arm_design, require_dataset
 from ui.widgets import outcome_picker
 
 ensure_entry()
@@ -78,6 +78,9 @@ if t1.suppressed:
     )  # fmt: skip
 
 st.subheader("Compare subgroups: change from baseline")
+design = arm_design()
+if design.has_arms:  # the data has arms and the cohort filter keeps more than one
+    st.warning(md(subgroups_mix_arms(design, can_filter=True)), icon=":material/call_split:")
 pick = st.columns(3)
 outcome = outcome_picker(dataset, "sub_outcome", pick[0])
 with_data = set(dataset.wide(outcome).columns)

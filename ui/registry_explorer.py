@@ -89,6 +89,7 @@ def registry_explorer(cohort: EngineCohort) -> None:
         subgroup_tests_text,
         table1_display,
     )
+    from analysis.present.wording import subgroups_mix_arms
     from analysis.stats.cohort import SMALL_GROUP_DEFAULT
     from analysis.stats.pushdown_subgroups import categorical_attributes
     from analysis.stats.table1 import NORMALITY_RULE
@@ -125,6 +126,8 @@ def registry_explorer(cohort: EngineCohort) -> None:
     st.subheader(
         "Compare subgroups: change from baseline" if categorical else "Change from baseline"
     )
+    if design.has_arms:  # no cohort filter for a registry: grouping by arm compares the arms
+        st.warning(md(subgroups_mix_arms(design, can_filter=False)), icon=":material/call_split:")
     choose = st.columns(3)
     outcome = choose[0].selectbox(
         "Outcome", cohort.outcomes, format_func=lambda code: lookup(code).label,

@@ -276,3 +276,18 @@ def spearman_sentence(rho: float, n: int, p_value: float, method: str | None) ->
         "measures whether change rises or falls with the attribute, without assuming a straight "
         "line."
     )
+
+
+def subgroups_mix_arms(design: ArmDesign, can_filter: bool) -> str:
+    """The caveat over the Cohort explorer's subgroups, forest plot and association when the
+    data has arms: each subgroup holds treated and comparator patients alike."""
+    arms = ", ".join([*design.treated, str(design.comparator)])
+    text = (
+        f"Each subgroup below holds patients of every arm ({arms}), and so do the forest plot "
+        "and the association with numeric attributes: a difference between subgroups can come "
+        "from how many treated and comparator patients each holds, not from the attribute. "
+        f"Group by {design.attribute} to compare the arms"
+    )
+    if can_filter:
+        return text + ", or filter the cohort to one arm (sidebar) to compare subgroups within it."
+    return text + "."

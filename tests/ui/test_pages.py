@@ -433,6 +433,20 @@ def test_explorer_page(demo):
     assert {"arm", "cell_source", "sex"} <= set(forest["attribute"])
 
 
+def test_explorer_says_its_subgroups_mix_the_arms_until_one_arm_is_kept():
+    at = _app().run()
+    at.switch_page("pages/explorer.py").run()
+    caveat = "Each subgroup below holds patients of every arm \\(MSC, standard care\\)"
+    assert caveat in _texts(at.warning)
+    assert "filter the cohort to one arm" in _texts(at.warning)
+    # The cohort filtered to the MSC arm: the subgroups are within one arm, no caveat.
+    _filter_widget(at, "arm").set_value(["MSC"]).run()
+    assert not at.exception
+    assert "Showing 108 of 150 patients\\: arm MSC\\." in _texts(at.caption)
+    assert _frame(at, "Benjamini-Hochberg") is not None  # the forest is still drawn
+    assert caveat not in _texts(at.warning)
+
+
 def test_explorer_hides_a_group_of_three():
     rows = ["patient_id,visit,outcome,value,site"]
     for site, n in (("north", 6), ("south", 7), ("island", 3)):

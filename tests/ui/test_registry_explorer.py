@@ -62,6 +62,10 @@ def test_forest_plot_and_table_are_computed_in_the_database(registry, monkeypatc
     notes = [a["text"] for a in forest["layout"]["annotations"]]
     assert notes == [f"all patients {overall:.2f}"] and f"{overall:.2f}" == "-1.60"
     assert any("Subgroup findings are exploratory" in w.value for w in at.warning)
+    # The subgroups hold both arms, and a registry has no cohort filter: grouping by arm is
+    # what compares the arms.
+    mixed = next(w.value for w in at.warning if "holds patients of every arm" in w.value)
+    assert mixed.endswith("Group by arm to compare the arms\\.") and "filter" not in mixed
     # No numeric attribute in this table: no association section, and no claim that the
     # forest plot needs each patient's values.
     assert "Change against a numeric attribute" not in [s.value for s in at.subheader]
