@@ -42,7 +42,7 @@ from analysis.ingest.engine import EngineCohort
 from analysis.stats import rank_tests as rt
 from analysis.stats.cohort import MISSING, SMALL_GROUP_DEFAULT
 from analysis.stats.paired import CHANGE_DECIMALS
-from analysis.stats.subgroups import SubgroupComparison, forest_from_comparisons
+from analysis.stats.subgroups import SubgroupComparison, forest_from_comparisons, tested_groups
 
 MAX_DISTINCT = 200_000  # distinct changes per group brought out of the engine
 CONF = 0.95
@@ -250,15 +250,10 @@ def pushdown_subgroups(
     if not groups:
         result.reason = "no patient has values at both the baseline and this visit"
         return result
-    result.suppressed = [g.name for g in groups if g.n < min_group]
-    usable = [g.name for g in groups if g.n >= min_group]
-    if reference in usable:
-        usable.remove(reference)
-        usable.insert(0, reference)
-    if len(usable) < 2:
-        result.reason = (
-            f"fewer than two groups have at least {min_group} patients, so groups are not tested"
-        )
+    result.suppressed, usable, result.reason = tested_groups(
+        ((g.name, g.n < min_group) for g in groups), reference, min_group
+    )
+    if result.reason:
         return result
     named = {g.name: g for g in groups}
     samples = [named[name] for name in usable]

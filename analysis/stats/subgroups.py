@@ -100,6 +100,23 @@ class SubgroupComparison:
     reason: str = ""
 
 
+def tested_groups(
+    groups: Iterable[tuple[str, bool]], reference: str | None, min_group: int
+) -> tuple[list[str], list[str], str]:
+    """From (group, too small) pairs: the suppressed groups, the groups tested (the reference
+    first), and why nothing is tested when fewer than two remain ("" otherwise)."""
+    pairs = list(groups)
+    suppressed = [name for name, small in pairs if small]
+    usable = [name for name, small in pairs if not small]
+    if reference in usable:
+        usable.remove(reference)
+        usable.insert(0, reference)
+    if len(usable) < 2:
+        why = f"fewer than two groups have at least {min_group} patients, so groups are not tested"
+        return suppressed, usable, why
+    return suppressed, usable, ""
+
+
 def compare_subgroups(
     dataset: Dataset,
     outcome: str,
@@ -118,15 +135,10 @@ def compare_subgroups(
     if groups.empty:
         result.reason = "no patient has values at both the baseline and this visit"
         return result
-    result.suppressed = groups.loc[groups["small"], "group"].tolist()
-    usable = groups.loc[~groups["small"], "group"].tolist()
-    if reference in usable:
-        usable.remove(reference)
-        usable.insert(0, reference)
-    if len(usable) < 2:
-        result.reason = (
-            f"fewer than two groups have at least {min_group} patients, so groups are not tested"
-        )
+    result.suppressed, usable, result.reason = tested_groups(
+        zip(groups["group"], groups["small"], strict=True), reference, min_group
+    )
+    if result.reason:
         return result
     table = table.loc[table["group"].isin(usable)]
     samples = [table.loc[table["group"] == g, "chg"].to_numpy() for g in usable]
