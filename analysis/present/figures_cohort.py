@@ -43,12 +43,7 @@ def forest_plot(
             y=labels,
             mode="markers",
             marker=dict(color="#0072B2", size=10, symbol="square"),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=np.where(shown, rows["ci_high"] - rows["mean_change"], np.nan),
-                arrayminus=np.where(shown, rows["mean_change"] - rows["ci_low"], np.nan),
-            ),
+            error_x=_ci_bars(rows, shown),
             hovertemplate="%{y}<br>mean change %{x:.2f}<extra></extra>",
         )
     )
@@ -120,12 +115,7 @@ def binned_change_plot(
             customdata=labels,
             mode="markers",
             marker=dict(color="#0072B2", size=10, symbol="square"),
-            error_y=dict(
-                type="data",
-                symmetric=False,
-                array=np.where(shown, table["ci_high"] - table["mean_change"], np.nan),
-                arrayminus=np.where(shown, table["mean_change"] - table["ci_low"], np.nan),
-            ),
+            error_y=_ci_bars(table, shown),
             hovertemplate="%{customdata}<br>mean change %{y:.2f}<extra></extra>",
         )
     )
@@ -144,3 +134,13 @@ def binned_change_plot(
         showlegend=False,
     )
     return fig
+
+
+def _ci_bars(table: pd.DataFrame, shown: np.ndarray) -> dict:
+    """Plotly error bars from mean_change to ci_low and ci_high; none where not ``shown``."""
+    return dict(
+        type="data",
+        symmetric=False,
+        array=np.where(shown, table["ci_high"] - table["mean_change"], np.nan),
+        arrayminus=np.where(shown, table["mean_change"] - table["ci_low"], np.nan),
+    )
