@@ -148,6 +148,20 @@ def cached_registry_counts(cohort: EngineCohort, design: ArmDesign) -> dict[str,
     return engine_patients_with_baseline(cohort, design)
 
 
+def outcome_picker(container, cohort: EngineCohort, label: str, key: str) -> str:
+    """An outcome of the registry by its label, starting from the link's ?outcome= if any."""
+    from analysis.instruments import lookup
+
+    linked = st.query_params.get("outcome")
+    return container.selectbox(
+        label,
+        cohort.outcomes,
+        index=cohort.outcomes.index(linked) if linked in cohort.outcomes else 0,
+        format_func=lambda code: lookup(code).label,
+        key=key,
+    )
+
+
 def offer_rows(cohort: EngineCohort) -> None:
     """On a page that needs each patient's values: say so, and read one outcome's rows out of
     the database when the user asks (capped); the rows then serve every page but the
@@ -162,16 +176,7 @@ def offer_rows(cohort: EngineCohort) -> None:
         f"{engine.ROWS_CAP_PATIENTS:,} patients) into this session's memory to see it.",
         icon=":material/database:",
     )
-    from analysis.instruments import lookup
-
-    linked = st.query_params.get("outcome")
-    outcome = st.selectbox(
-        "Outcome to read",
-        cohort.outcomes,
-        index=cohort.outcomes.index(linked) if linked in cohort.outcomes else 0,
-        format_func=lambda code: lookup(code).label,
-        key="registry_outcome",
-    )
+    outcome = outcome_picker(st, cohort, "Outcome to read", "registry_outcome")
     if not st.button(f"Read the rows of {outcome}", key="registry_read"):
         return
     try:
@@ -288,14 +293,7 @@ def registry_compare(cohort: EngineCohort) -> None:
     from ui.render import table
 
     pick = st.columns(3)
-    linked = st.query_params.get("outcome")
-    outcome = pick[0].selectbox(
-        "Outcome",
-        cohort.outcomes,
-        index=cohort.outcomes.index(linked) if linked in cohort.outcomes else 0,
-        format_func=lambda code: lookup(code).label,
-        key="registry_cmp_outcome",
-    )
+    outcome = outcome_picker(pick[0], cohort, "Outcome", "registry_cmp_outcome")
     before = pick[1].selectbox(
         "First visit", cohort.visits, index=cohort.visits.index(cohort.baseline),
         key="registry_cmp_before",
@@ -389,14 +387,7 @@ def registry_responders(cohort: EngineCohort) -> None:
     from ui.render import table
 
     pick = st.columns(2)
-    linked = st.query_params.get("outcome")
-    outcome = pick[0].selectbox(
-        "Outcome",
-        cohort.outcomes,
-        index=cohort.outcomes.index(linked) if linked in cohort.outcomes else 0,
-        format_func=lambda code: lookup(code).label,
-        key="registry_resp_outcome",
-    )
+    outcome = outcome_picker(pick[0], cohort, "Outcome", "registry_resp_outcome")
     follow = cohort.follow_up_visits
     visit = pick[1].selectbox(
         "Follow-up visit", follow, index=len(follow) - 1, key="registry_resp_visit"
